@@ -1,0 +1,424 @@
+"""DDTLHasher: deep semantic hashing with a differentiable decision tree."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import LRScheduler
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, check_consistent_length
+from torch import nn
+
+from ..nn.augment import default_augment
+from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
+from ..nn.tree import greedy_path_bits, leaf_log_probs
+from ..utils import (
+    StopOnNonFinite,
+    TensorPairDataset,
+    resolve_device,
+    seed_from_random_state,
+    to_storage,
+    torch_seeded,
+    validate_input,
+)
+from ._net import DDTLModule, DDTLNet
+
+__all__ = ["DDTLHasher"]
+
+# Largest estimated training memory for the tree part (leaf tensors of one
+# step plus the tree head with its Adam state) before fit refuses to start.
+_TREE_MEMORY_LIMIT = 4 * 2**30
+# ``score`` reports mAP@k in code order with this k (mAP@1000 as in B1).
+SCORE_K = 1000
+
+
+class DDTLHasher(TransformerMixin, BaseEstimator):
+    """Deep semantic hashing with a differentiable decision-tree layer (DDTL).
+
+    A backbone feeds two linear heads: a class head (the *class bits*: the
+    predicted class index in binary, most significant bit first; one bit per
+    label for multi-label ``y``) and a complete binary decision tree of depth
+    ``n_path_bits`` whose leaf probabilities are trained with an NT-Xent
+    contrastive loss computed *within each class* of the minibatch, so the
+    tree splits each class by class-unrelated features (the *path bits*,
+    root first). Codes therefore rank items within a class and spread over
+    the hash space; compare them in code order
+    (:func:`sklproxy.metrics.mean_average_precision` with ``ranking="code"``).
+
+    Loss per minibatch of two augmented views:
+    ``alpha * CE(class_logits, y) + beta * NT-Xent(leaf_probs, temperature)``.
+
+    Parameters
+    ----------
+    n_path_bits : int, default=12
+        Depth of the tree: number of path bits (``2**n_path_bits`` leaves).
+    alpha : float, default=1.0
+        Weight of the supervised loss. ``alpha=0`` (or ``y=None``) trains
+        unsupervised: contrastive loss over the whole batch, no class bits.
+    beta : float, default=0.1
+        Weight of the contrastive tree loss. ``beta=0`` is the supervised-only
+        ablation (the path bits then come from an untrained tree head).
+    temperature : float, default=0.2
+        NT-Xent temperature. Lower values spread codes more on small data
+        (the original work used 1.0 on CIFAR-10 with 500 epochs).
+    backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
+        ``"auto"``: ``"mlp"`` for vectors, ``"convnet"`` for images smaller
+        than 16 px, ``"resnet18"`` otherwise. A module must map
+        ``(B, *input_shape)`` to ``(B, F)``; it is copied, never modified.
+    width : int or None, default=None
+        Width of the named backbone (channels of the first stage, or hidden
+        units of the MLP's last layer); None keeps the architecture's default.
+    augment : "auto", None or torch.nn.Module, default="auto"
+        Augmentation applied on the training device to make the two views:
+        a module called as ``augment(x, generator)`` on a batch. ``"auto"``:
+        random affine + brightness/contrast jitter for images
+        (:class:`sklproxy.nn.ImageAugment`), noise and feature masking for
+        vectors (:class:`sklproxy.nn.VectorAugment`). None: no augmentation.
+    image_shape : tuple or None, default=None
+        ``(H, W)`` or ``(C, H, W)`` of flattened images given as 2-D ``X``.
+        None infers it from 3-D/4-D ``X`` and treats 2-D ``X`` as vectors.
+    max_epochs : int, default=30
+    batch_size : int, default=256
+        Clipped to the number of samples.
+    lr : float, default=1e-3
+        Adam learning rate, annealed to 0 with a cosine schedule.
+    use_amp : bool, default=True
+        bf16 autocast on CUDA (losses and tree log-probabilities stay float32).
+        Ignored on CPU.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available; the device used is ``device_``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and augmentation. An int gives the
+        same bits on CPU for every fit.
+    verbose : int, default=0
+        ``>= 1`` prints a line per epoch with the training loss.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (column indices for multi-label ``y``); empty when
+        unsupervised.
+    n_class_bits_ : int
+        ``ceil(log2(n_classes))`` for single-label, ``n_classes`` for
+        multi-label, 0 when unsupervised.
+    n_bits_ : int
+        ``n_class_bits_ + n_path_bits``.
+    multilabel_ : bool
+    backbone_ : str or torch.nn.Module
+        The resolved backbone.
+    device_ : torch.device
+    net_ : DDTLNet
+        The fitted skorch net (``net_.module_`` is the torch model,
+        ``net_.history`` the training log).
+    n_features_in_ : int
+        Number of features (pixels times channels for images).
+    input_shape_ : tuple
+        ``(n_features,)`` for vectors, ``(C, H, W)`` for images.
+
+    See Also
+    --------
+    CrPCA : classifier bits plus repeated-PCA path bits, the baseline.
+    sklproxy.neighbors.HammingIndex : retrieval over the codes.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklproxy.hashing import DDTLHasher
+    >>> X, y = load_digits(return_X_y=True)
+    >>> hasher = DDTLHasher(n_path_bits=4, max_epochs=2, random_state=0)
+    >>> codes = hasher.fit(X[:300], y[:300]).transform(X[:5])
+    >>> codes.shape, codes.dtype, hasher.n_class_bits_
+    ((5, 8), dtype('uint8'), 4)
+    """
+
+    _parameter_constraints: dict = {
+        "n_path_bits": [Interval(Integral, 1, 30, closed="both")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "backbone": [StrOptions({"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"}),
+                     nn.Module],
+        "width": [Interval(Integral, 1, None, closed="left"), None],
+        "augment": [StrOptions({"auto"}), nn.Module, None],
+        "image_shape": ["array-like", None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "use_amp": ["boolean"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_path_bits=12,
+        alpha=1.0,
+        beta=0.1,
+        temperature=0.2,
+        backbone="auto",
+        width=None,
+        augment="auto",
+        image_shape=None,
+        max_epochs=30,
+        batch_size=256,
+        lr=1e-3,
+        use_amp=True,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_path_bits = n_path_bits
+        self.alpha = alpha
+        self.beta = beta
+        self.temperature = temperature
+        self.backbone = backbone
+        self.width = width
+        self.augment = augment
+        self.image_shape = image_shape
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.use_amp = use_amp
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the backbone, class head and tree.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n, n_features), (n, H, W) or (n, C, H, W)
+        y : array-like of shape (n,) or (n, n_labels), default=None
+            Class labels (any hashable values), a 0/1 multi-label indicator
+            matrix, or None for unsupervised hashing. Multi-label rows with no
+            label are allowed: they form their own group in the contrastive
+            loss and their class bits are trained towards all zeros.
+
+        Returns
+        -------
+        self : DDTLHasher
+        """
+        X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
+        y_enc = self._encode_targets(X, y)
+        self._check_tree_memory()
+        self.device_ = resolve_device(self.device)
+        self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_)
+        seed = seed_from_random_state(self.random_state)
+        X_t = torch.from_numpy(X)
+        with torch_seeded(seed, self.device_):
+            module = DDTLModule(
+                Standardize.fit(X_t, per_channel=True),
+                build_backbone(self.backbone_, self.input_shape_, self.width),
+                len(self.classes_), self.n_path_bits,
+            )
+            self.net_ = self._make_net(module, X_t, seed)
+            y_t = None if y_enc is None else torch.from_numpy(y_enc)
+            dataset = TensorPairDataset(to_storage(X_t, self.device_),
+                                        None if y_t is None else to_storage(y_t, self.device_))
+            self.net_.fit(dataset, None)
+        return self
+
+    def _encode_targets(self, X, y):
+        """Set ``classes_``, ``n_class_bits_``, ``multilabel_``; return encoded y or None."""
+        self.multilabel_ = False
+        supervised = y is not None and self.alpha > 0
+        if self.beta == 0 and not supervised:
+            raise ValueError(
+                "Nothing to train: beta=0 disables the tree loss and "
+                f"{'y is None' if y is None else 'alpha=0'} disables the class loss; "
+                "pass labels y with alpha > 0, or beta > 0."
+            )
+        if not supervised:
+            if y is not None:
+                check_consistent_length(X, y)
+            self.classes_ = np.empty(0, dtype=np.int64)
+            self.n_class_bits_ = 0
+            self.n_bits_ = self.n_path_bits
+            return None
+        if hasattr(y, "toarray"):
+            raise TypeError("A sparse y is not supported; pass a dense array or a 1-D label list.")
+        y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
+        check_consistent_length(X, y)
+        if type_of_target(y) == "multilabel-indicator":
+            y = np.asarray(y)
+            if not np.isin(y, (0, 1)).all():
+                raise ValueError("Multi-label y must be a 0/1 indicator matrix.")
+            self.multilabel_ = True
+            self.classes_ = np.arange(y.shape[1])
+            self.n_class_bits_ = y.shape[1]
+            self.n_bits_ = self.n_class_bits_ + self.n_path_bits
+            return y.astype(np.float32)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(
+                f"y must be 1-D class labels or a 0/1 indicator matrix; got shape {y.shape}."
+            )
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y has a single class ({self.classes_[0]!r}); class bits need at least "
+                "2 classes. Pass y=None (or alpha=0) for unsupervised hashing."
+            )
+        self.n_class_bits_ = math.ceil(math.log2(len(self.classes_)))
+        self.n_bits_ = self.n_class_bits_ + self.n_path_bits
+        return encoder.transform(y).astype(np.int64)
+
+    def _check_tree_memory(self) -> None:
+        n_leaves = 2**self.n_path_bits
+        # per step: two views x batch x leaves x ~8 float32 temporaries (log-sigmoid
+        # levels, probabilities, normalised copies and their gradients)
+        step_bytes = 2 * self.batch_size * n_leaves * 4 * 8
+        # tree head: (2**D - 1) x F weights with gradient and two Adam moments
+        head_bytes = (n_leaves - 1) * 512 * 4 * 4
+        if step_bytes + head_bytes > _TREE_MEMORY_LIMIT:
+            feasible = max(d for d in range(1, 31)
+                           if 2 * self.batch_size * 2**d * 32 + (2**d - 1) * 8192
+                           <= _TREE_MEMORY_LIMIT)
+            raise ValueError(
+                f"n_path_bits={self.n_path_bits} is too large: its 2**{self.n_path_bits} leaves "
+                f"need about {(step_bytes + head_bytes) / 2**30:.1f} GiB per training step "
+                f"with batch_size={self.batch_size}; use n_path_bits <= {feasible} "
+                "or a smaller batch_size."
+            )
+
+    def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> DDTLNet:
+        augment = self.augment
+        if isinstance(augment, str):  # "auto"
+            augment = default_augment(X)
+        return DDTLNet(
+            module,
+            criterion=nn.Identity,  # the loss lives in DDTLNet.get_loss
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            device=self.device_,
+            callbacks=[
+                ("lr_schedule", LRScheduler("CosineAnnealingLR", T_max=self.max_epochs)),
+                ("nonfinite", StopOnNonFinite()),
+            ],
+            alpha=self.alpha if len(self.classes_) else 0.0,
+            beta=self.beta,
+            temperature=self.temperature,
+            multilabel=self.multilabel_,
+            augment=None if augment is None else functools.partial(copy.deepcopy, augment),
+            seed=seed,
+            use_amp=self.use_amp,
+            verbose=self.verbose,
+        )
+
+    # ------------------------------------------------------------ inference
+    def _outputs(self, X):
+        """Yield ``(class_logits, node_logits)`` per batch, on ``device_``, no grad."""
+        dataset = TensorPairDataset(torch.from_numpy(X))
+        for class_logits, node_logits in self.net_.forward_iter(dataset, device=self.device_):
+            yield class_logits.float(), node_logits.float()
+
+    def _check(self, X):
+        check_is_fitted(self)
+        return validate_input(self, X, reset=False)
+
+    def _class_bits(self, class_logits: torch.Tensor) -> torch.Tensor:
+        if self.multilabel_:
+            return (class_logits > 0).to(torch.uint8)
+        index = class_logits.argmax(dim=1)
+        shifts = torch.arange(self.n_class_bits_ - 1, -1, -1, device=index.device)
+        return ((index[:, None] >> shifts) & 1).to(torch.uint8)  # MSB first
+
+    def transform(self, X):
+        """Hash ``X`` into bits.
+
+        Returns
+        -------
+        codes : ndarray of shape (n_samples, n_bits_), dtype uint8
+            0/1 bits: the ``n_class_bits_`` class bits (most significant
+            first), then the ``n_path_bits`` tree decisions, root first.
+        """
+        X = self._check(X)
+        parts = []
+        for class_logits, node_logits in self._outputs(X):
+            bits = greedy_path_bits(node_logits)
+            if self.n_class_bits_:
+                bits = torch.cat([self._class_bits(class_logits), bits], dim=1)
+            parts.append(bits.cpu())
+        return torch.cat(parts).numpy()
+
+    def _require_classes(self, method: str) -> None:
+        if not len(self.classes_):
+            raise ValueError(
+                f"{method} needs the class head, but this DDTLHasher was fitted "
+                "without supervision (y=None or alpha=0)."
+            )
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax; per-label sigmoid for multi-label y)."""
+        X = self._check(X)
+        self._require_classes("predict_proba")
+        act = torch.sigmoid if self.multilabel_ else (lambda t: torch.softmax(t, dim=1))
+        return torch.cat([act(c).cpu() for c, _ in self._outputs(X)]).numpy()
+
+    def predict(self, X):
+        """Predicted class labels (a 0/1 indicator matrix for multi-label y)."""
+        proba = self.predict_proba(X)
+        if self.multilabel_:
+            return (proba > 0.5).astype(np.int64)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def predict_leaf_proba(self, X):
+        """Leaf probabilities of the tree, shape ``(n_samples, 2**n_path_bits)``.
+
+        Leaf ``k`` is the path whose decisions are the binary digits of ``k``
+        (root first), so ``argmax`` over leaves is usually the path bits read
+        as an integer (the greedy path and the most probable leaf can differ).
+        """
+        X = self._check(X)
+        return torch.cat([leaf_log_probs(u).exp().cpu() for _, u in self._outputs(X)]).numpy()
+
+    def score(self, X, y=None):
+        """Retrieval quality, higher is better; the default ``GridSearchCV`` score.
+
+        With ``y``: mAP@1000 of ``X`` retrieving from itself (each item queries
+        all others) in code order, relevance = same label (multi-label: at
+        least one shared label). Without ``y``: code entropy per bit
+        (:func:`sklproxy.metrics.hash_entropy` / ``n_bits_``) in [0, 1].
+        """
+        from ..metrics import hash_entropy, self_retrieval_map
+
+        codes = self.transform(X)
+        if y is None:
+            return hash_entropy(codes) / self.n_bits_
+        y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+        check_consistent_length(codes, y)
+        return self_retrieval_map(codes, y, k=SCORE_K, ranking="code")
+
+    def get_feature_names_out(self, input_features=None):
+        """``class_bit0..`` then ``path_bit0..``, in output column order."""
+        check_is_fitted(self)
+        names = [f"class_bit{i}" for i in range(self.n_class_bits_)]
+        names += [f"path_bit{i}" for i in range(self.n_path_bits)]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        tags.transformer_tags.preserves_dtype = []
+        tags.non_deterministic = False
+        return tags

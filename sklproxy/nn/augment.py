@@ -1,0 +1,128 @@
+"""Batched augmentations that run on the tensor's own device.
+
+Each augmenter is a module called as ``aug(x, generator)`` on a whole batch;
+all randomness comes from the given :class:`torch.Generator` (so a seeded fit
+is reproducible) and all work is a few batched tensor ops (one
+``grid_sample`` for the geometry), so augmenting never leaves the GPU.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["ImageAugment", "VectorAugment", "default_augment"]
+
+
+def _uniform(n: int, low: float, high: float, gen: torch.Generator | None, device) -> Tensor:
+    return torch.rand(n, generator=gen, device=device) * (high - low) + low
+
+
+class ImageAugment(nn.Module):
+    """Random affine (shift, scale, rotation), flip, brightness/contrast and cut-out.
+
+    Parameters
+    ----------
+    translate : float
+        Largest shift as a fraction of the image side.
+    scale : (float, float)
+        Zoom range.
+    degrees : float
+        Largest rotation.
+    hflip : float
+        Probability of a horizontal flip (0 for digits, 0.5 for natural images).
+    jitter : float
+        Brightness/contrast jitter strength (multiplicative, around the image mean).
+    cutout : float
+        Side of a random zeroed square as a fraction of the image side (0: off).
+    """
+
+    def __init__(
+        self,
+        translate: float = 0.1,
+        scale: tuple[float, float] = (0.9, 1.1),
+        degrees: float = 10.0,
+        hflip: float = 0.0,
+        jitter: float = 0.2,
+        cutout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.translate = translate
+        self.scale = scale
+        self.degrees = degrees
+        self.hflip = hflip
+        self.jitter = jitter
+        self.cutout = cutout
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        n, _, h, w = x.shape
+        dev = x.device
+        # geometry: one batched affine grid                               (N, 2, 3)
+        angle = _uniform(n, -self.degrees, self.degrees, generator, dev) * (math.pi / 180)
+        zoom = _uniform(n, *self.scale, generator, dev)
+        shift = _uniform(2 * n, -2 * self.translate, 2 * self.translate, generator, dev).view(n, 2)
+        flip = torch.where(torch.rand(n, generator=generator, device=dev) < self.hflip, -1.0, 1.0)
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        theta = torch.stack(
+            [torch.stack([cos * flip, -sin, shift[:, 0]], 1),
+             torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1
+        )
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="zeros",
+                            align_corners=False)
+        # photometric: contrast around the per-image mean, then brightness (N, 1, 1, 1)
+        if self.jitter > 0:
+            mean = out.mean(dim=(1, 2, 3), keepdim=True)
+            contrast = _uniform(n, 1 - self.jitter, 1 + self.jitter, generator, dev).view(n, 1, 1, 1)
+            bright = _uniform(n, 1 - self.jitter, 1 + self.jitter, generator, dev).view(n, 1, 1, 1)
+            out = ((out - mean) * contrast + mean) * bright
+        if self.cutout > 0:
+            side = max(1, round(self.cutout * min(h, w)))
+            cy = torch.randint(0, h, (n, 1, 1), generator=generator, device=dev)
+            cx = torch.randint(0, w, (n, 1, 1), generator=generator, device=dev)
+            ys = torch.arange(h, device=dev).view(1, h, 1)
+            xs = torch.arange(w, device=dev).view(1, 1, w)
+            hole = ((ys - cy).abs() <= side // 2) & ((xs - cx).abs() <= side // 2)
+            out = out.masked_fill(hole[:, None], 0.0)
+        return out.to(x.dtype)
+
+
+class VectorAugment(nn.Module):
+    """Gaussian noise scaled per feature plus random feature masking, for 2-D input.
+
+    Parameters
+    ----------
+    feature_std : Tensor of shape (F,)
+        Per-feature scale of the training data; noise is ``noise * feature_std``.
+    noise : float
+    mask : float
+        Probability of replacing a feature by its mean.
+    """
+
+    def __init__(self, feature_mean: Tensor, feature_std: Tensor,
+                 noise: float = 0.1, mask: float = 0.1) -> None:
+        super().__init__()
+        self.register_buffer("feature_mean", feature_mean.float().reshape(1, -1))
+        self.register_buffer("feature_std", feature_std.float().reshape(1, -1))
+        self.noise = noise
+        self.mask = mask
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        eps = torch.randn(x.shape, generator=generator, device=x.device)
+        out = x + self.noise * self.feature_std * eps
+        if self.mask > 0:
+            keep = torch.rand(x.shape, generator=generator, device=x.device) >= self.mask
+            out = torch.where(keep, out, self.feature_mean.expand_as(out))
+        return out
+
+
+def default_augment(X: Tensor, hflip: float = 0.0) -> nn.Module:
+    """The default augmenter for training data ``X``: images or vectors."""
+    if X.ndim == 4:
+        return ImageAugment(hflip=hflip, cutout=0.0)
+    flat = X.reshape(len(X), -1).float()
+    std = flat.std(dim=0) if len(flat) > 1 else torch.ones(flat.shape[1])
+    return VectorAugment(flat.mean(dim=0), torch.nan_to_num(std, nan=1.0))

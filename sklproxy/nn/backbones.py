@@ -1,0 +1,217 @@
+"""Feature extractors: MLP, a small CNN and CIFAR-style ResNets, by name.
+
+Every backbone maps ``(B, *input_shape)`` to ``(B, out_features)`` and carries
+``out_features``. ResNets also expose their residual ``stages`` (a
+``ModuleList``) and ``stage_channels`` so that heads can branch off early
+stages. Names resolve through :data:`BACKBONES`; a user module is used as is.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "BACKBONES",
+    "ConvNet",
+    "MLP",
+    "ResNet",
+    "Standardize",
+    "build_backbone",
+    "resolve_backbone_name",
+]
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / std`` with buffers fitted on the training data.
+
+    Keeps the model self-contained: raw inputs go in, whatever their scale.
+    """
+
+    def __init__(self, mean: Tensor, std: Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean.detach().clone().float())
+        self.register_buffer("std", std.detach().clone().float().clamp_min(1e-6))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+    @classmethod
+    def fit(cls, X: Tensor, per_channel: bool) -> "Standardize":
+        """Per-channel statistics for images ``(N, C, H, W)``, per-feature for vectors."""
+        X = X.float()
+        if per_channel and X.ndim == 4:
+            mean = X.mean(dim=(0, 2, 3)).view(1, -1, 1, 1)
+            std = X.std(dim=(0, 2, 3)).view(1, -1, 1, 1)
+        else:
+            mean = X.mean(dim=0, keepdim=True)
+            std = X.std(dim=0, keepdim=True) if len(X) > 1 else torch.ones_like(mean)
+        return cls(mean, torch.nan_to_num(std, nan=1.0))
+
+
+class MLP(nn.Module):
+    """Fully connected ReLU network on flattened input."""
+
+    def __init__(self, in_features: int, hidden: Sequence[int] = (512, 256)) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_features
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(inplace=True)]
+            width = h
+        self.net = nn.Sequential(*layers)
+        self.out_features = width
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+def _conv_bn(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+    return [
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    ]
+
+
+class ConvNet(nn.Module):
+    """Three conv-BN-ReLU blocks and global average pooling; small and fast."""
+
+    def __init__(self, in_channels: int, width: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            *_conv_bn(in_channels, width),
+            *_conv_bn(width, 2 * width, stride=2),
+            *_conv_bn(2 * width, 4 * width, stride=2),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.out_features = 4 * width
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class BasicBlock(nn.Module):
+    """The two-conv residual block of ResNet-18/20/34."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout)
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """CIFAR-style ResNet (3x3 stem, no max-pool) for small images, any channel count.
+
+    Parameters
+    ----------
+    in_channels : int
+    blocks : sequence of int
+        Residual blocks per stage, e.g. ``(2, 2, 2, 2)`` for ResNet-18.
+    widths : sequence of int
+        Channels per stage; stage ``i > 0`` halves the resolution.
+    """
+
+    def __init__(self, in_channels: int, blocks: Sequence[int], widths: Sequence[int]) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(*_conv_bn(in_channels, widths[0]))
+        stages = []
+        cin = widths[0]
+        for i, (n_blocks, cout) in enumerate(zip(blocks, widths)):
+            layers = [BasicBlock(cin, cout, 1 if i == 0 else 2)]
+            layers += [BasicBlock(cout, cout, 1) for _ in range(n_blocks - 1)]
+            stages.append(nn.Sequential(*layers))
+            cin = cout
+        self.stages = nn.ModuleList(stages)
+        self.stage_channels = list(widths)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.out_features = widths[-1]
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.stem(x)
+        for stage in self.stages:
+            x = stage(x)
+        return self.pool(x)
+
+
+def _resnet(blocks: Sequence[int], widths: Sequence[int]) -> Callable[..., ResNet]:
+    def build(input_shape: Sequence[int], width: int | None = None) -> ResNet:
+        scale = 1.0 if width is None else width / widths[0]
+        return ResNet(input_shape[0], blocks, [max(1, round(w * scale)) for w in widths])
+    return build
+
+
+#: name -> builder ``(input_shape, width=None) -> nn.Module``
+BACKBONES: dict[str, Callable[..., nn.Module]] = {
+    "mlp": lambda input_shape, width=None: MLP(
+        int(torch.tensor(input_shape).prod()),
+        (512, 256) if width is None else (2 * width, width),
+    ),
+    "convnet": lambda input_shape, width=None: ConvNet(input_shape[0], width or 32),
+    "resnet18": _resnet((2, 2, 2, 2), (64, 128, 256, 512)),
+    "resnet20": _resnet((3, 3, 3), (16, 32, 64)),
+    "resnet34": _resnet((3, 4, 6, 3), (64, 128, 256, 512)),
+}
+
+
+def resolve_backbone_name(backbone: str | nn.Module, input_shape: Sequence[int]) -> str | nn.Module:
+    """``"auto"`` -> ``"mlp"`` for vectors, ``"convnet"`` for images under 16 px, else ``"resnet18"``."""
+    if not isinstance(backbone, str) or backbone != "auto":
+        return backbone
+    if len(input_shape) == 1:
+        return "mlp"
+    return "convnet" if min(input_shape[1:]) < 16 else "resnet18"
+
+
+def build_backbone(
+    backbone: str | nn.Module, input_shape: Sequence[int], width: int | None = None
+) -> nn.Module:
+    """Instantiate a backbone by name, or deep-copy a user module.
+
+    A user module must map ``(B, *input_shape)`` to ``(B, F)``; its
+    ``out_features`` is read from the attribute or found by a dry run.
+    """
+    backbone = resolve_backbone_name(backbone, input_shape)
+    if isinstance(backbone, nn.Module):
+        module = copy.deepcopy(backbone)
+        if not hasattr(module, "out_features") or not isinstance(module.out_features, int):
+            was_training = module.training
+            module.eval()
+            with torch.no_grad():
+                probe = module(torch.zeros(2, *input_shape))
+            module.train(was_training)
+            if probe.ndim != 2:
+                raise ValueError(
+                    "backbone module must return features of shape (batch, F); it "
+                    f"returned shape {tuple(probe.shape)} for input {tuple(input_shape)}."
+                )
+            module.out_features = int(probe.shape[1])
+        return module
+    if backbone not in BACKBONES:
+        raise ValueError(
+            f"backbone={backbone!r} is unknown; use one of {sorted(BACKBONES)} or "
+            "'auto', or pass a torch.nn.Module mapping (B, *input_shape) to (B, F)."
+        )
+    if backbone != "mlp" and len(input_shape) != 3:
+        raise ValueError(
+            f"backbone={backbone!r} needs images but X holds vectors of "
+            f"{input_shape[0]} features; pass 3-D/4-D X or image_shape=(C, H, W), "
+            "or use backbone='mlp'."
+        )
+    return BACKBONES[backbone](input_shape, width)

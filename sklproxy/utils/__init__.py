@@ -1,0 +1,21 @@
+"""Shared plumbing: devices, seeding, input validation, device-resident batching."""
+
+from ._data import BatchIterator, TensorPairDataset, to_storage
+from ._device import make_generator, resolve_device, seed_from_random_state, torch_seeded
+from ._skorch import DeviceNet, NonFiniteLossError, StopOnNonFinite
+from ._validation import normalize_image_shape, validate_input
+
+__all__ = sorted([
+    "BatchIterator",
+    "DeviceNet",
+    "NonFiniteLossError",
+    "StopOnNonFinite",
+    "TensorPairDataset",
+    "make_generator",
+    "normalize_image_shape",
+    "resolve_device",
+    "seed_from_random_state",
+    "to_storage",
+    "torch_seeded",
+    "validate_input",
+])

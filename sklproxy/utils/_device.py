@@ -1,0 +1,77 @@
+"""Device resolution and seeding shared by every estimator."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """Turn the ``device`` parameter into a concrete :class:`torch.device`.
+
+    ``"auto"`` picks CUDA when it is available and the CPU otherwise. Any
+    string that :class:`torch.device` understands (``"cpu"``, ``"cuda"``,
+    ``"cuda:1"``, ``"mps"``) or a :class:`torch.device` is accepted.
+
+    Examples
+    --------
+    >>> from sklproxy.utils import resolve_device
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if isinstance(device, torch.device):
+        resolved = device
+    elif isinstance(device, str):
+        if device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            resolved = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"device={device!r} is not a valid torch device; use 'auto', "
+                "'cpu', 'cuda' or 'cuda:<index>'."
+            ) from exc
+    else:
+        raise TypeError(
+            f"device must be a string or a torch.device, got {type(device).__name__}."
+        )
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(resolved)!r} was requested but CUDA is not available on "
+            "this machine; use device='auto' or device='cpu'."
+        )
+    return resolved
+
+
+def seed_from_random_state(random_state: None | int | np.random.RandomState) -> int:
+    """Draw the integer seed that drives every torch generator of one fit.
+
+    An int gives the same seed every time (same bits on CPU); ``None`` draws
+    from NumPy's global generator, as scikit-learn estimators do.
+    """
+    rng = check_random_state(random_state)
+    return int(rng.randint(0, 2**31 - 1))
+
+
+@contextlib.contextmanager
+def torch_seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Run a block with torch's global generators seeded, restoring them after.
+
+    Module initialisation draws from torch's global generator; forking it keeps
+    the user's own random stream untouched by our fits.
+    """
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def make_generator(seed: int, device: torch.device) -> torch.Generator:
+    """A torch generator on ``device`` seeded with ``seed``."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return gen

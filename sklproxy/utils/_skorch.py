@@ -1,0 +1,98 @@
+"""The skorch plumbing every sklproxy net shares.
+
+:class:`DeviceNet` is a :class:`skorch.NeuralNet` that only overrides skorch's
+hooks: ``get_iterator`` (index slices of device-resident tensors instead of a
+``DataLoader``), ``infer`` (bf16 autocast on CUDA), and the ``on_train_begin``
+/ ``on_train_end`` notifications that own the seeded generators of one fit.
+:class:`StopOnNonFinite` turns a NaN/inf loss into a clear error. The
+method-specific nets subclass it and override ``get_loss`` and
+``train_step_single``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+
+from ._data import BatchIterator, TensorPairDataset
+from ._device import make_generator
+
+__all__ = ["DeviceNet", "NonFiniteLossError", "StopOnNonFinite"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a training loss becomes NaN or infinite."""
+
+
+class StopOnNonFinite(Callback):
+    """Stop fitting with a clear error as soon as a batch loss is NaN/inf.
+
+    Reads the loss skorch already recorded for the batch, so it costs no
+    extra device synchronisation.
+    """
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        key = "train_loss" if training else "valid_loss"
+        loss = net.history[-1, "batches", -1, key]
+        if not math.isfinite(loss):
+            epoch = len(net.history)
+            raise NonFiniteLossError(
+                f"The training loss became {loss} in epoch {epoch}. Likely "
+                "causes: a learning rate that is too high (lower `lr`), input "
+                "with extreme values (scale X, e.g. with StandardScaler), or a "
+                "temperature that is too small. The model was not fitted."
+            )
+
+
+class DeviceNet(NeuralNet):
+    """A skorch ``NeuralNet`` that keeps data on its device and batches by slicing.
+
+    Parameters (beyond skorch's)
+    ----------------------------
+    seed : int
+        Seeds the generator of the shuffling (and of the augmentations of
+        subclasses); drawn by the estimator from its ``random_state``.
+    use_amp : bool
+        bf16 autocast in the forward pass (CUDA only; ignored on CPU).
+    """
+
+    def __init__(self, *args: Any, seed: int = 0, use_amp: bool = False,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seed = seed
+        self.use_amp = use_amp
+
+    # -- generators live only during fit (they may be CUDA objects) ----------
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.generator_ = make_generator(self.seed, torch.device(self.device))
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self.generator_ = None
+
+    # -- hooks --------------------------------------------------------------
+    def get_iterator(self, dataset, training=False):
+        if not isinstance(dataset, TensorPairDataset):
+            return super().get_iterator(dataset, training=training)
+        batch_size = self.batch_size
+        generator = getattr(self, "generator_", None) if training else None
+        return BatchIterator(
+            dataset, batch_size, torch.device(self.device),
+            shuffle=training, generator=generator,
+        )
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast on CUDA when ``use_amp``, else a no-op context."""
+        if self.use_amp and torch.device(self.device).type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def infer(self, x, **fit_params):
+        with self.autocast():
+            return super().infer(x, **fit_params)

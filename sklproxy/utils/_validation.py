@@ -1,0 +1,131 @@
+"""Input validation at the estimator boundary: vectors or images.
+
+Every estimator accepts ``X`` as 2-D ``(n, n_features)`` vectors, 3-D
+``(n, H, W)`` grey images or 4-D ``(n, C, H, W)`` images, as NumPy arrays,
+array-likes or torch tensors. Checks are scikit-learn's own (``validate_data``
+on the flattened array), so NaN/inf, complex, sparse, empty and wrong-width
+input raise the errors scikit-learn users know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import validate_data
+
+__all__ = ["normalize_image_shape", "validate_input"]
+
+
+def normalize_image_shape(image_shape: Any) -> tuple[int, int, int] | None:
+    """Return ``image_shape`` as ``(C, H, W)``; ``(H, W)`` means one channel.
+
+    Raises a ``ValueError`` naming the parameter for anything else.
+    """
+    if image_shape is None:
+        return None
+    try:
+        shape = tuple(int(s) for s in image_shape)
+    except TypeError:
+        shape = ()
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or min(shape) < 1 or any(
+        int(s) != s for s in image_shape
+    ):
+        raise ValueError(
+            f"image_shape={image_shape!r} is not valid; pass (H, W) or (C, H, W) "
+            "with positive integers, or None to infer it from 3-D/4-D X."
+        )
+    return shape  # type: ignore[return-value]
+
+
+def _as_numpy(X: Any) -> Any:
+    """Torch tensors become NumPy arrays; everything else passes through."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        return X
+    if isinstance(X, torch.Tensor):
+        return X.detach().cpu().numpy()
+    return X
+
+
+def validate_input(
+    estimator: BaseEstimator,
+    X: Any,
+    *,
+    reset: bool,
+    image_shape: Any = None,
+    min_samples: int = 1,
+) -> np.ndarray:
+    """Validate ``X`` and return float32 ``(n, *input_shape_)``.
+
+    With ``reset=True`` (in ``fit``) this records ``n_features_in_`` (the
+    flattened size, also for images) and ``input_shape_``: ``(n_features,)``
+    for vectors, ``(C, H, W)`` for images. With ``reset=False`` ``X`` must
+    match: images of the fitted shape or their flattened form.
+    """
+    X = _as_numpy(X)
+    ndim = getattr(X, "ndim", None)
+    is_sparse = hasattr(X, "toarray") or hasattr(X, "tocsr")
+    if ndim is None and not is_sparse:
+        X = np.asarray(X)
+        ndim = X.ndim
+    image_in: tuple[int, ...] | None = None
+    if not is_sparse and ndim in (3, 4):
+        image_in = tuple(X.shape[1:]) if ndim == 4 else (1, *X.shape[1:])
+        X2d = np.reshape(X, (X.shape[0], -1)) if X.shape[0] else X
+    else:
+        X2d = X
+    if image_in is not None and X.shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of "
+            f"{max(min_samples, 1)} is required by {type(estimator).__name__}."
+        )
+
+    if reset:
+        shape = _input_shape_for_fit(image_in, image_shape, X2d)
+        X2d = validate_data(
+            estimator, X2d, reset=True, dtype=[np.float32, np.float64],
+            ensure_min_samples=min_samples,
+        )
+        estimator.input_shape_ = shape
+    else:
+        fitted = estimator.input_shape_
+        if image_in is not None and image_in != tuple(fitted):
+            raise ValueError(
+                f"X has images of shape {image_in[1:] if image_in[0] == 1 and ndim == 3 else image_in}, "
+                f"but {type(estimator).__name__} was fitted on input of shape "
+                f"{tuple(fitted)}; pass images of the fitted shape or their "
+                f"flattened form with {int(np.prod(fitted))} features."
+            )
+        X2d = validate_data(
+            estimator, X2d, reset=False, dtype=[np.float32, np.float64]
+        )
+    X2d = np.asarray(X2d, dtype=np.float32)
+    return X2d.reshape((X2d.shape[0], *estimator.input_shape_))
+
+
+def _input_shape_for_fit(
+    image_in: tuple[int, ...] | None, image_shape: Any, X2d: Any
+) -> tuple[int, ...]:
+    requested = normalize_image_shape(image_shape)
+    if image_in is not None:
+        if requested is not None and requested != image_in:
+            raise ValueError(
+                f"image_shape={image_shape!r} does not match the shape of the "
+                f"images in X, {image_in}; set image_shape=None to infer it."
+            )
+        return image_in
+    n_features = X2d.shape[1] if getattr(X2d, "ndim", 0) == 2 else None
+    if requested is None:
+        return (n_features,) if n_features is not None else (0,)
+    if n_features is not None and int(np.prod(requested)) != n_features:
+        raise ValueError(
+            f"image_shape={image_shape!r} holds {int(np.prod(requested))} values "
+            f"but X has {n_features} features per sample; pass the shape of "
+            "the flattened images or image_shape=None for plain vectors."
+        )
+    return requested
