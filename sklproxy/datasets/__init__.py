@@ -1,0 +1,38 @@
+"""Datasets: Fashion-MNIST loader and synthetic biased variants.
+
+* :func:`load_fashion_mnist` reads the four IDX files from ``data_home``,
+  the ``SKLPROXY_DATA`` environment variable, or the Debian package
+  ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``), and can
+  download them with checksum verification.
+* :func:`make_colour_biased` and :func:`make_one_pixel` build the
+  colour-biased and one-pixel variants of any grey image set.
+* :func:`gradient_ratio` is the gradient-ratio diagnostic (needs torch).
+"""
+
+from ._biased import (
+    BACKGROUND_COLOURS,
+    FOREGROUND_COLOURS,
+    make_colour_biased,
+    make_one_pixel,
+)
+from ._diagnostics import gradient_ratio
+from ._fashion_mnist import (
+    FASHION_MNIST_CLASSES,
+    FASHION_MNIST_SUPERCLASS_NAMES,
+    FASHION_MNIST_SUPERCLASSES,
+    fashion_mnist_superclasses,
+    load_fashion_mnist,
+)
+
+__all__ = [
+    "BACKGROUND_COLOURS",
+    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_SUPERCLASSES",
+    "FASHION_MNIST_SUPERCLASS_NAMES",
+    "FOREGROUND_COLOURS",
+    "fashion_mnist_superclasses",
+    "gradient_ratio",
+    "load_fashion_mnist",
+    "make_colour_biased",
+    "make_one_pixel",
+]

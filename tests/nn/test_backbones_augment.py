@@ -1,0 +1,60 @@
+import pytest
+import torch
+from torch import nn
+
+from sklproxy.nn import BACKBONES, ImageAugment, Standardize, VectorAugment, build_backbone, default_augment
+
+
+@pytest.mark.parametrize("name", sorted(BACKBONES))
+@pytest.mark.parametrize("shape", [(1, 8, 8), (3, 12, 10)])
+def test_named_backbones_map_to_features(name, shape):
+    model = build_backbone(name, shape, width=8)
+    out = model(torch.rand(3, *shape))
+    assert out.shape == (3, model.out_features)
+
+
+def test_auto_and_user_modules():
+    assert isinstance(build_backbone("auto", (5,)), nn.Module)
+    user = nn.Sequential(nn.Flatten(), nn.Linear(64, 7))
+    model = build_backbone(user, (1, 8, 8))
+    assert model.out_features == 7 and model is not user  # copied, never modified
+    assert not hasattr(user, "out_features")
+
+
+def test_bad_backbones():
+    with pytest.raises(ValueError, match="backbone='nope'"):
+        build_backbone("nope", (1, 8, 8))
+    with pytest.raises(ValueError, match="needs images"):
+        build_backbone("convnet", (64,))
+    with pytest.raises(ValueError, match=r"\(batch, F\)"):
+        build_backbone(nn.Identity(), (1, 8, 8))
+
+
+def test_resnet_exposes_stages():
+    model = build_backbone("resnet18", (1, 16, 16), width=4)
+    assert len(model.stages) == 4 and model.stage_channels == [4, 8, 16, 32]
+
+
+def test_standardize():
+    X = torch.rand(100, 2, 4, 4) * 5 + 3
+    out = Standardize.fit(X, per_channel=True)(X)
+    torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(2), atol=1e-4, rtol=0)
+
+
+def test_augment_is_seeded_and_batched():
+    x = torch.rand(16, 1, 8, 8)
+    aug = ImageAugment(hflip=0.5, cutout=0.25)
+    a = aug(x, torch.Generator().manual_seed(3))
+    b = aug(x, torch.Generator().manual_seed(3))
+    c = aug(x, torch.Generator().manual_seed(4))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    assert not torch.equal(a[0], a[1] - x[1] + x[0])  # per-sample parameters
+
+
+def test_vector_augment_and_default():
+    X = torch.randn(50, 6) * torch.arange(1, 7)
+    aug = default_augment(X)
+    assert isinstance(aug, VectorAugment)
+    out = aug(X, torch.Generator().manual_seed(0))
+    assert out.shape == X.shape and not torch.equal(out, X)
+    assert isinstance(default_augment(torch.rand(4, 1, 8, 8)), ImageAugment)

@@ -1,0 +1,84 @@
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sklproxy.nn.tree import DecisionTreeLayer, greedy_path_bits, leaf_log_probs
+
+
+def _sigmoid(u):
+    return 1.0 / (1.0 + math.exp(-u))
+
+
+def reference_leaf_probs(u, depth):
+    """Product over the root-to-leaf path, leaf k = binary digits of k, root first."""
+    probs = []
+    for k in range(2**depth):
+        node, p = 0, 1.0
+        for level in range(depth):
+            right = (k >> (depth - 1 - level)) & 1
+            s = _sigmoid(u[node])
+            p *= s if right else 1 - s
+            node = 2 * node + 1 + right
+        probs.append(p)
+    return np.array(probs)
+
+
+def reference_greedy(u, depth):
+    node, bits = 0, []
+    for _ in range(depth):
+        right = int(u[node] > 0)
+        bits.append(right)
+        node = 2 * node + 1 + right
+    return bits
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 5])
+def test_leaf_probs_match_reference(depth):
+    u = torch.randn(4, 2**depth - 1, dtype=torch.float64) * 2
+    got = leaf_log_probs(u).exp().double().numpy()
+    for row, ref_u in zip(got, u.numpy()):
+        np.testing.assert_allclose(row, reference_leaf_probs(ref_u, depth), rtol=1e-5, atol=1e-7)
+
+
+def test_leaf_probs_deep_tree_does_not_underflow():
+    # depth 14 with confident nodes: leaf probs underflow float32 but the logs stay exact
+    u = torch.full((2, 2**14 - 1), 30.0)
+    lp = leaf_log_probs(u)
+    assert torch.isfinite(lp).all()
+    torch.testing.assert_close(torch.logsumexp(lp, dim=1), torch.zeros(2), atol=1e-5, rtol=0)
+    assert lp.argmax(dim=1).tolist() == [2**14 - 1] * 2  # always right -> last leaf
+
+
+@pytest.mark.parametrize("depth", [1, 3, 6])
+def test_greedy_path_matches_reference_and_argmax_leaf(depth):
+    u = torch.randn(50, 2**depth - 1) * 3
+    bits = greedy_path_bits(u)
+    assert bits.dtype == torch.uint8 and bits.shape == (50, depth)
+    for row, ref_u in zip(bits.tolist(), u.numpy()):
+        assert row == reference_greedy(ref_u, depth)
+
+
+def test_greedy_path_is_the_leaf_of_a_confident_tree():
+    depth = 4
+    for signs in itertools.islice(itertools.product([-1, 1], repeat=2**depth - 1), 0, 200, 7):
+        u = torch.tensor([signs], dtype=torch.float32) * 20
+        leaf = int(leaf_log_probs(u).argmax())
+        bits = greedy_path_bits(u)[0].tolist()
+        assert leaf == int("".join(map(str, bits)), 2)
+
+
+def test_rejects_incomplete_tree_and_zero_depth():
+    with pytest.raises(ValueError, match="complete tree"):
+        leaf_log_probs(torch.zeros(1, 4))
+    with pytest.raises(ValueError, match="depth"):
+        DecisionTreeLayer(8, 0)
+
+
+def test_gradients_flow_to_every_node():
+    layer = DecisionTreeLayer(5, 3)
+    z = leaf_log_probs(layer(torch.randn(7, 5))).exp()
+    (z * torch.arange(8.0)).sum().backward()
+    assert (layer.nodes.weight.grad.abs().sum(dim=1) > 0).all()
