@@ -66,7 +66,7 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
     beta : float, default=0.1
         Weight of the contrastive tree loss. ``beta=0`` is the supervised-only
         ablation (the path bits then come from an untrained tree head).
-    temperature : float, default=0.2
+    temperature : float, default=0.1
         NT-Xent temperature. Lower values spread codes more on small data
         (the original work used 1.0 on CIFAR-10 with 500 epochs).
     backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
@@ -164,7 +164,7 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
         n_path_bits=12,
         alpha=1.0,
         beta=0.1,
-        temperature=0.2,
+        temperature=0.1,
         backbone="auto",
         width=None,
         augment="auto",
