@@ -94,14 +94,15 @@ class CrPCA(TransformerMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Fit the classifier (when ``y`` is given) and the median-split trees."""
-        X = validate_input(self, X, reset=True, min_samples=2).reshape(len(X), -1)
+        X = validate_input(self, X, reset=True, min_samples=2)
+        X = X.reshape(X.shape[0], -1)
         if y is None:
             self.classes_ = np.empty(0, dtype=np.int64)
             self.n_class_bits_ = 0
             self.classifier_ = None
             groups = [np.arange(len(X))]
         else:
-            y = column_or_1d(np.asarray(y), warn=True)
+            y = column_or_1d(y, warn=True)
             check_consistent_length(X, y)
             check_classification_targets(y)
             encoded = LabelEncoder().fit(y)
@@ -145,7 +146,8 @@ class CrPCA(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Codes of shape ``(n_samples, n_bits_)``, uint8 0/1, class bits first."""
         check_is_fitted(self)
-        X = validate_input(self, X, reset=False).reshape(len(X), -1)
+        X = validate_input(self, X, reset=False)
+        X = X.reshape(X.shape[0], -1)
         if self.classifier_ is None:
             tree = np.zeros(len(X), dtype=np.int64)
             class_bits = np.zeros((len(X), 0), dtype=np.uint8)

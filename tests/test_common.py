@@ -1,0 +1,20 @@
+"""scikit-learn's estimator checks on every public estimator, with small settings."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklproxy.hashing import CrPCA, DDTLHasher
+
+SMALL = dict(max_epochs=2, batch_size=32, width=16, device="cpu", random_state=0)
+
+ESTIMATORS = [
+    DDTLHasher(n_path_bits=3, **SMALL),
+    CrPCA(n_path_bits=3, random_state=0),
+]
+
+# Checks expected to fail, each with its reason: none.
+EXPECTED_FAILED = {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED.get(type(est).__name__, {}))
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
