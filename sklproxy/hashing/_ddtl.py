@@ -329,7 +329,7 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
     def _outputs(self, X):
         """Yield ``(class_logits, node_logits)`` per batch, on ``device_``, no grad."""
         dataset = TensorPairDataset(torch.from_numpy(X))
-        for class_logits, node_logits in self.net_.forward_iter(dataset, device=self.device_):
+        for class_logits, node_logits in self.net_.forward_iter(dataset, device=self.net_.device):
             yield class_logits.float(), node_logits.float()
 
     def _check(self, X):
@@ -416,9 +416,15 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
         names += [f"path_bit{i}" for i in range(self.n_path_bits)]
         return np.asarray(names, dtype=object)
 
+    def __setstate__(self, state):
+        # skorch maps a CUDA-fitted net to the CPU when CUDA is unavailable;
+        # keep ``device_`` truthful so inference runs where the weights are.
+        super().__setstate__(state)
+        if "net_" in self.__dict__:
+            self.device_ = torch.device(self.net_.device)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = []
-        tags.non_deterministic = False
         return tags

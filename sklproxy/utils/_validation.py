@@ -96,7 +96,7 @@ def validate_input(
         fitted = estimator.input_shape_
         if image_in is not None and image_in != tuple(fitted):
             raise ValueError(
-                f"X has images of shape {image_in[1:] if image_in[0] == 1 and ndim == 3 else image_in}, "
+                f"X has images of shape {tuple(X.shape[1:])}, "
                 f"but {type(estimator).__name__} was fitted on input of shape "
                 f"{tuple(fitted)}; pass images of the fitted shape or their "
                 f"flattened form with {int(np.prod(fitted))} features."

@@ -133,6 +133,20 @@ def test_pickle_round_trip(small):
     np.testing.assert_array_equal(h.predict_proba(X), again.predict_proba(X))
 
 
+def test_cuda_fitted_model_unpickles_on_cpu(small):
+    """A net saved as if fitted on CUDA loads on a CPU-only machine, same outputs."""
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    X, y = small
+    h = DDTLHasher(**FAST).fit(X, y)
+    expected = h.transform(X)
+    h.net_.device, h.device_ = "cuda", torch.device("cuda")
+    with pytest.warns(UserWarning, match="CUDA"):
+        again = pickle.loads(pickle.dumps(h))
+    assert again.device_ == torch.device("cpu")
+    np.testing.assert_array_equal(again.transform(X), expected)
+
+
 def test_same_seed_same_bits(small):
     X, y = small
     a = DDTLHasher(**FAST).fit(X, y).transform(X)

@@ -1,0 +1,78 @@
+"""What every benchmark script shares: run metadata, data, and result files."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def run_info(seed: int, device: str, quick: bool) -> dict:
+    """Commit, device name, versions, seed: recorded with every result."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    dev = torch.device(device)
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else (
+        f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")
+    return {
+        "commit": commit or "unknown",
+        "device": str(dev),
+        "device_name": name,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "seed": seed,
+        "quick": quick,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def load_fmnist(n_train: int | None = None, n_test: int | None = None):
+    """Fashion-MNIST as float32 images in [0, 1] of shape (n, 1, 28, 28)."""
+    from sklproxy.datasets import load_fashion_mnist
+
+    Xtr, ytr = load_fashion_mnist(subset="train", return_X_y=True)
+    Xte, yte = load_fashion_mnist(subset="test", return_X_y=True)
+    Xtr, ytr, Xte, yte = Xtr[:n_train], ytr[:n_train], Xte[:n_test], yte[:n_test]
+    prep = lambda X: (X.astype(np.float32) / 255.0)[:, None]  # noqa: E731
+    return prep(Xtr), ytr, prep(Xte), yte
+
+
+def timed(fn, *args, **kwargs):
+    """``(result, seconds)``; synchronises CUDA so GPU work is counted."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return out, time.perf_counter() - start
+
+
+def median(values):
+    return float(statistics.median(values))
+
+
+def write_results(name: str, result: dict, table: str) -> None:
+    """``results/<name>.json`` and ``results/<name>.md`` (the table docs include)."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    (RESULTS / f"{name}.md").write_text(table)
+    print(table)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
