@@ -6,15 +6,19 @@ DDTLHasher
     Deep semantic hashing with a differentiable decision-tree layer.
 CrPCA
     Classifier bits plus repeated-PCA path bits (hashing baseline).
+DHOGClusterer
+    Deep clustering with a hierarchy of heads pushed apart by mutual information.
 HammingIndex
     Exact k-NN over packed binary codes, in code order or Hamming distance.
 
-Subpackages: ``hashing``, ``metrics``, ``neighbors``, ``datasets``, ``nn``
+Subpackages: ``hashing``, ``cluster``, ``metrics``, ``neighbors``, ``datasets``, ``nn``
 (plain torch modules), ``utils``.
 """
 
-from .hashing import DDTLHasher
+from .cluster import DHOGClusterer
+from .hashing import CrPCA, DDTLHasher
+from .neighbors import HammingIndex
 
 __version__ = "0.1.0.dev0"
 
-__all__ = sorted(["DDTLHasher"])
+__all__ = sorted(["CrPCA", "DDTLHasher", "DHOGClusterer", "HammingIndex"])

@@ -5,10 +5,17 @@ import torch
 
 @pytest.fixture(autouse=True)
 def _seed_everything():
-    """Tests are seeded automatically and run on the CPU with few threads."""
+    """Tests are seeded automatically and run on the CPU with one thread.
+
+    The test models are tiny: extra OpenMP threads only add contention (and
+    oversubscribe the cores when GridSearchCV runs workers in parallel).
+    """
     np.random.seed(0)
     torch.manual_seed(0)
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     yield
+    torch.set_num_threads(n_threads)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sklproxy.cluster import DHOGClusterer
 from sklproxy.hashing import CrPCA, DDTLHasher
 
 SMALL = dict(max_epochs=2, batch_size=32, width=16, device="cpu", random_state=0)
@@ -9,6 +10,8 @@ SMALL = dict(max_epochs=2, batch_size=32, width=16, device="cpu", random_state=0
 ESTIMATORS = [
     DDTLHasher(n_path_bits=3, **SMALL),
     CrPCA(n_path_bits=3, random_state=0),
+    # 20 epochs of one batch: enough for check_clustering's ARI threshold on its blobs
+    DHOGClusterer(n_clusters=3, n_heads=2, n_repeats=2, **{**SMALL, "max_epochs": 20, "batch_size": 64}),
 ]
 
 # Checks expected to fail, each with its reason: none.

@@ -44,38 +44,22 @@ class DDTLNet(DeviceNet):
     ``L = alpha * CE(g2, y) + beta * NT-Xent(z_a, z_b; tau)`` where ``z`` are
     the leaf probabilities and the NT-Xent negatives come only from the same
     class (the same label set for multi-label ``y``; the whole batch when
-    ``y`` is None or ``alpha == 0``). ``augment`` is a zero-argument factory
-    of the augmentation module (called as ``aug(x, generator)``), or None.
+    ``y`` is None or ``alpha == 0``).
     """
 
     def __init__(self, *args, alpha: float = 1.0, beta: float = 0.1,
-                 temperature: float = 1.0, multilabel: bool = False,
-                 augment=None, **kwargs) -> None:
+                 temperature: float = 1.0, multilabel: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
         self.multilabel = multilabel
-        self.augment = augment
-
-    def initialize_module(self):
-        super().initialize_module()
-        # ``augment`` is a zero-argument factory (skorch only lets modules be
-        # created in initialize_*); the augmenter is registered as ``augment_``.
-        if self.augment is not None:
-            self.augment_ = self.augment().to(self.device)
-        return self
-
-    def _views(self, Xi: Tensor) -> Tensor:
-        if self.augment is None:
-            return torch.cat([Xi, Xi])
-        gen = getattr(self, "generator_", None)
-        return torch.cat([self.augment_(Xi, gen), self.augment_(Xi, gen)])  # (2N, ...)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = batch
-        y_pred = self.infer(self._views(Xi), **fit_params)
+        views = torch.cat([self.augmented(Xi), self.augmented(Xi)])     # (2N, ...)
+        y_pred = self.infer(views, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}

@@ -1,13 +1,16 @@
-"""Plain torch building blocks (no scikit-learn imports): backbones, tree, losses, augmentations."""
+"""Plain torch building blocks (no scikit-learn imports): backbones, heads, tree, losses, augmentations."""
 
 from .augment import ImageAugment, VectorAugment, default_augment
 from .backbones import BACKBONES, MLP, ConvNet, ResNet, Standardize, build_backbone, resolve_backbone_name
+from .heads import DHOGHeads
 from .losses import nt_xent
+from .mutual_info import cross_head_mutual_information, dhog_objective, mutual_information
 from .tree import DecisionTreeLayer, greedy_path_bits, leaf_log_probs
 
 __all__ = sorted([
     "BACKBONES",
     "ConvNet",
+    "DHOGHeads",
     "DecisionTreeLayer",
     "ImageAugment",
     "MLP",
@@ -15,9 +18,12 @@ __all__ = sorted([
     "Standardize",
     "VectorAugment",
     "build_backbone",
+    "cross_head_mutual_information",
     "default_augment",
+    "dhog_objective",
     "greedy_path_bits",
     "leaf_log_probs",
+    "mutual_information",
     "nt_xent",
     "resolve_backbone_name",
 ])

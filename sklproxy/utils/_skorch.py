@@ -59,13 +59,35 @@ class DeviceNet(NeuralNet):
         subclasses); drawn by the estimator from its ``random_state``.
     use_amp : bool
         bf16 autocast in the forward pass (CUDA only; ignored on CPU).
+    augment : callable or None
+        Zero-argument factory of the augmentation module (skorch only lets
+        modules be created in ``initialize_*``); the module is registered as
+        ``augment_`` and called as ``augment_(x, generator)`` on a batch.
     """
 
     def __init__(self, *args: Any, seed: int = 0, use_amp: bool = False,
-                 **kwargs: Any) -> None:
+                 augment: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.seed = seed
         self.use_amp = use_amp
+        self.augment = augment
+
+    def initialize_module(self):
+        super().initialize_module()
+        if self.augment is not None:
+            self.augment_ = self.augment().to(self.device)
+        return self
+
+    def augmented(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One random augmentation of batch ``x`` (``x`` itself without ``augment``).
+
+        Draws from ``generator``, by default the fit's seeded ``generator_``.
+        """
+        if self.augment is None:
+            return x
+        if generator is None:
+            generator = getattr(self, "generator_", None)
+        return self.augment_(x, generator)
 
     # -- generators live only during fit (they may be CUDA objects) ----------
     def on_train_begin(self, net, X=None, y=None, **kwargs):

@@ -1,0 +1,5 @@
+"""Deep clustering: DHOGClusterer."""
+
+from ._dhog import DHOGClusterer
+
+__all__ = ["DHOGClusterer"]

@@ -1,0 +1,26 @@
+"""Metrics and scorers for hashing, retrieval and clustering."""
+
+from ._cluster import cluster_accuracy, cluster_label_mapping
+from ._hashing import (
+    hash_entropy,
+    hash_retention,
+    mean_average_precision,
+    mean_collisions,
+    self_retrieval_map,
+    unique_code_ratio,
+)
+from ._scorers import cluster_accuracy_scorer, hash_entropy_scorer, map_scorer
+
+__all__ = [
+    "cluster_accuracy",
+    "cluster_accuracy_scorer",
+    "cluster_label_mapping",
+    "hash_entropy",
+    "hash_entropy_scorer",
+    "hash_retention",
+    "map_scorer",
+    "mean_average_precision",
+    "mean_collisions",
+    "self_retrieval_map",
+    "unique_code_ratio",
+]
