@@ -21,4 +21,9 @@ from .neighbors import HammingIndex
 
 __version__ = "0.1.0.dev0"
 
-__all__ = sorted(["CrPCA", "DDTLHasher", "DHOGClusterer", "HammingIndex"])
+__all__ = [
+    "CrPCA",
+    "DDTLHasher",
+    "DHOGClusterer",
+    "HammingIndex",
+]

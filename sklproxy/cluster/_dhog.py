@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 import math
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import LRScheduler
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..nn.augment import default_augment
 from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
 from ..nn.heads import DHOGHeads
 from ..utils import (
-    StopOnNonFinite,
+    NetEstimatorMixin,
     TensorPairDataset,
     resolve_device,
     seed_from_random_state,
@@ -59,7 +54,7 @@ def selection_scores(labels_a: np.ndarray, labels_b: np.ndarray,
     return scores, nmi
 
 
-class DHOGClusterer(ClusterMixin, BaseEstimator):
+class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     """Deep hierarchical object grouping: IIC clustering heads pushed apart.
 
     A backbone carries ``n_heads`` clustering heads ordered shallow to deep
@@ -254,9 +249,6 @@ class DHOGClusterer(ClusterMixin, BaseEstimator):
         return self
 
     def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> DHOGNet:
-        augment = self.augment
-        if isinstance(augment, str):  # "auto"
-            augment = default_augment(X)
         return DHOGNet(
             module,
             criterion=nn.Identity,  # the loss lives in DHOGNet.get_loss
@@ -266,13 +258,10 @@ class DHOGClusterer(ClusterMixin, BaseEstimator):
             batch_size=self.batch_size,
             train_split=None,
             device=self.device_,
-            callbacks=[
-                ("lr_schedule", LRScheduler("CosineAnnealingLR", T_max=self.max_epochs)),
-                ("nonfinite", StopOnNonFinite()),
-            ],
+            callbacks=self._training_callbacks(),
             alpha=self.alpha,
             n_repeats=self.n_repeats,
-            augment=None if augment is None else functools.partial(copy.deepcopy, augment),
+            augment=self._augment_factory(X),
             seed=seed,
             use_amp=self.use_amp,
             verbose=self.verbose,
@@ -299,14 +288,10 @@ class DHOGClusterer(ClusterMixin, BaseEstimator):
         return selection_scores(views[0], views[1], self.n_clusters)
 
     # ------------------------------------------------------------ inference
-    def _check(self, X):
-        check_is_fitted(self)
-        return validate_input(self, X, reset=False)
-
     def _raw_logits(self, dataset: TensorPairDataset) -> np.ndarray:
         """Main heads' logits ``(n, n_heads, n_clusters)`` in the raw cluster order."""
         parts = [logits.float().cpu()
-                 for logits, _ in self.net_.forward_iter(dataset, device=self.device_)]
+                 for logits, _ in self.net_.forward_iter(dataset, device=self.net_.device)]
         return torch.cat(parts).numpy()
 
     def _proba_heads(self, X) -> np.ndarray:
@@ -320,17 +305,17 @@ class DHOGClusterer(ClusterMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Soft cluster assignments of the selected head, ``(n_samples, n_clusters)``."""
-        X = self._check(X)
+        X = self._validate_fitted_input(X)
         return self._proba_heads(X)[:, self.best_head_]
 
     def predict(self, X):
         """Cluster of each sample from the selected head (``best_head_``)."""
-        X = self._check(X)
+        X = self._validate_fitted_input(X)
         return self._proba_heads(X)[:, self.best_head_].argmax(axis=1).astype(np.int64)
 
     def predict_heads(self, X):
         """Every head's cluster for each sample, ``(n_samples, n_heads)`` int64."""
-        X = self._check(X)
+        X = self._validate_fitted_input(X)
         return self._proba_heads(X).argmax(axis=2).astype(np.int64)
 
     def score(self, X, y=None):
@@ -343,7 +328,7 @@ class DHOGClusterer(ClusterMixin, BaseEstimator):
         use ``scoring=sklproxy.metrics.cluster_accuracy_scorer`` or
         scikit-learn's NMI/ARI scorers instead.
         """
-        X = self._check(X)
+        X = self._validate_fitted_input(X)
         scores, _ = self._criterion(TensorPairDataset(torch.from_numpy(X)))
         return float(scores[self.best_head_])
 

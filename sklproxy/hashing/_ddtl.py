@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 import math
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import LRScheduler
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -17,11 +14,10 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, check_consistent_length
 from torch import nn
 
-from ..nn.augment import default_augment
 from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
 from ..nn.tree import greedy_path_bits, leaf_log_probs
 from ..utils import (
-    StopOnNonFinite,
+    NetEstimatorMixin,
     TensorPairDataset,
     resolve_device,
     seed_from_random_state,
@@ -40,7 +36,7 @@ _TREE_MEMORY_LIMIT = 4 * 2**30
 SCORE_K = 1000
 
 
-class DDTLHasher(TransformerMixin, BaseEstimator):
+class DDTLHasher(TransformerMixin, NetEstimatorMixin, BaseEstimator):
     """Deep semantic hashing with a differentiable decision-tree layer (DDTL).
 
     A backbone feeds two linear heads: a class head (the *class bits*: the
@@ -299,9 +295,6 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
             )
 
     def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> DDTLNet:
-        augment = self.augment
-        if isinstance(augment, str):  # "auto"
-            augment = default_augment(X)
         return DDTLNet(
             module,
             criterion=nn.Identity,  # the loss lives in DDTLNet.get_loss
@@ -311,15 +304,12 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
             batch_size=self.batch_size,
             train_split=None,
             device=self.device_,
-            callbacks=[
-                ("lr_schedule", LRScheduler("CosineAnnealingLR", T_max=self.max_epochs)),
-                ("nonfinite", StopOnNonFinite()),
-            ],
+            callbacks=self._training_callbacks(),
             alpha=self.alpha if len(self.classes_) else 0.0,
             beta=self.beta,
             temperature=self.temperature,
             multilabel=self.multilabel_,
-            augment=None if augment is None else functools.partial(copy.deepcopy, augment),
+            augment=self._augment_factory(X),
             seed=seed,
             use_amp=self.use_amp,
             verbose=self.verbose,
@@ -331,10 +321,6 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
         dataset = TensorPairDataset(torch.from_numpy(X))
         for class_logits, node_logits in self.net_.forward_iter(dataset, device=self.net_.device):
             yield class_logits.float(), node_logits.float()
-
-    def _check(self, X):
-        check_is_fitted(self)
-        return validate_input(self, X, reset=False)
 
     def _class_bits(self, class_logits: torch.Tensor) -> torch.Tensor:
         if self.multilabel_:
@@ -352,7 +338,7 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
             0/1 bits: the ``n_class_bits_`` class bits (most significant
             first), then the ``n_path_bits`` tree decisions, root first.
         """
-        X = self._check(X)
+        X = self._validate_fitted_input(X)
         parts = []
         for class_logits, node_logits in self._outputs(X):
             bits = greedy_path_bits(node_logits)
@@ -370,7 +356,7 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities (softmax; per-label sigmoid for multi-label y)."""
-        X = self._check(X)
+        X = self._validate_fitted_input(X)
         self._require_classes("predict_proba")
         act = torch.sigmoid if self.multilabel_ else (lambda t: torch.softmax(t, dim=1))
         return torch.cat([act(c).cpu() for c, _ in self._outputs(X)]).numpy()
@@ -389,7 +375,7 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
         (root first), so ``argmax`` over leaves is usually the path bits read
         as an integer (the greedy path and the most probable leaf can differ).
         """
-        X = self._check(X)
+        X = self._validate_fitted_input(X)
         return torch.cat([leaf_log_probs(u).exp().cpu() for _, u in self._outputs(X)]).numpy()
 
     def score(self, X, y=None):
@@ -415,13 +401,6 @@ class DDTLHasher(TransformerMixin, BaseEstimator):
         names = [f"class_bit{i}" for i in range(self.n_class_bits_)]
         names += [f"path_bit{i}" for i in range(self.n_path_bits)]
         return np.asarray(names, dtype=object)
-
-    def __setstate__(self, state):
-        # skorch maps a CUDA-fitted net to the CPU when CUDA is unavailable;
-        # keep ``device_`` truthful so inference runs where the weights are.
-        super().__setstate__(state)
-        if "net_" in self.__dict__:
-            self.device_ = torch.device(self.net_.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,7 +7,7 @@ from .losses import nt_xent
 from .mutual_info import cross_head_mutual_information, dhog_objective, mutual_information
 from .tree import DecisionTreeLayer, greedy_path_bits, leaf_log_probs
 
-__all__ = sorted([
+__all__ = [
     "BACKBONES",
     "ConvNet",
     "DHOGHeads",
@@ -26,4 +26,4 @@ __all__ = sorted([
     "mutual_information",
     "nt_xent",
     "resolve_backbone_name",
-])
+]

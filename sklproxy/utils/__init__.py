@@ -1,13 +1,15 @@
 """Shared plumbing: devices, seeding, input validation, device-resident batching."""
 
 from ._data import BatchIterator, TensorPairDataset, to_storage
+from ._estimator import NetEstimatorMixin
 from ._device import make_generator, resolve_device, seed_from_random_state, torch_seeded
 from ._skorch import DeviceNet, NonFiniteLossError, StopOnNonFinite
 from ._validation import normalize_image_shape, validate_input
 
-__all__ = sorted([
+__all__ = [
     "BatchIterator",
     "DeviceNet",
+    "NetEstimatorMixin",
     "NonFiniteLossError",
     "StopOnNonFinite",
     "TensorPairDataset",
@@ -18,4 +20,4 @@ __all__ = sorted([
     "to_storage",
     "torch_seeded",
     "validate_input",
-])
+]

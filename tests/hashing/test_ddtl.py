@@ -47,7 +47,7 @@ def test_codes_contract_single_label(small):
 def test_path_bits_follow_the_greedy_tree(small):
     X, y = small
     h = DDTLHasher(**FAST).fit(X, y)
-    u = h.net_.module_(torch.from_numpy(h._check(X)).float())[1].detach()
+    u = h.net_.module_(torch.from_numpy(h._validate_fitted_input(X)).float())[1].detach()
     node = np.zeros(len(X), dtype=int)
     for level in range(h.n_path_bits):
         bit = (u.numpy()[np.arange(len(X)), node] > 0).astype(int)
