@@ -53,7 +53,7 @@ def cluster_label_mapping(y_true: ArrayLike, y_pred: ArrayLike) -> dict[Any, Any
     """
     classes, clusters, table = _contingency(y_true, y_pred)
     rows, cols = linear_sum_assignment(table, maximize=True)
-    return {clusters[r]: classes[c] for r, c in zip(rows, cols)}
+    return {clusters[r]: classes[c] for r, c in zip(rows, cols, strict=True)}
 
 
 def cluster_accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:

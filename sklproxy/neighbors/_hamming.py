@@ -533,18 +533,25 @@ class Ranker:
         r = min(ns - 1, int(lam + 3 * np.sqrt(lam)))
         t = sample[:, r][:, None]  # (B, 1)
         m = self._workspace("mask", (B, N), np.bool_)
-        np.less(d, t, out=m)
-        lt = np.packbits(m, axis=1)  # (B, ceil(N / 8)) items closer than t
-        np.equal(d, t, out=m)
-        eq = np.packbits(m, axis=1)  # items at distance t
-        n_lt = np.bitwise_count(lt).sum(axis=1, dtype=np.intp)  # (B,)
-        need = np.maximum(k - n_lt, 0)  # items wanted from the level t
-        eq_cum = np.cumsum(np.bitwise_count(eq), axis=1, dtype=np.int32)  # (B, bytes)
-        short = eq_cum[:, -1] < need
-        # keep the bytes of the level up to the one where `need` is reached
-        last = (eq_cum < need[:, None]).sum(axis=1)  # (B,) last byte kept
-        eq[np.arange(eq.shape[1]) > last[:, None]] = 0
-        rows, cols = _packed_positions(lt | eq)  # row-major: index order in a row
+        if 64 * k < N:
+            # small k: the whole level t costs less than trimming it
+            np.less_equal(d, t, out=m)
+            le = np.packbits(m, axis=1)  # (B, ceil(N / 8)) items within t
+            short = np.bitwise_count(le).sum(axis=1, dtype=np.intp) < k
+        else:
+            np.less(d, t, out=m)
+            lt = np.packbits(m, axis=1)  # (B, ceil(N / 8)) items closer than t
+            np.equal(d, t, out=m)
+            eq = np.packbits(m, axis=1)  # items at distance t
+            n_lt = np.bitwise_count(lt).sum(axis=1, dtype=np.intp)  # (B,)
+            need = np.maximum(k - n_lt, 0)  # items wanted from the level t
+            eq_cum = np.cumsum(np.bitwise_count(eq), axis=1, dtype=np.int32)
+            short = eq_cum[:, -1] < need
+            # keep the bytes of the level up to the one where `need` is reached
+            last = (eq_cum < need[:, None]).sum(axis=1)  # (B,) last byte kept
+            eq[np.arange(eq.shape[1]) > last[:, None]] = 0
+            le = lt | eq
+        rows, cols = _packed_positions(le)  # row-major: index order in a row
         if short.any():
             # rare: redo those rows, raising t until k items lie within it
             redo = np.flatnonzero(short)

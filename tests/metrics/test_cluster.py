@@ -16,12 +16,12 @@ def ref_accuracy(y_true, y_pred):
     best = 0
     if len(clusters) <= len(classes):
         for perm in itertools.permutations(classes, len(clusters)):
-            m = dict(zip(clusters, perm))
-            best = max(best, sum(m[p] == t for t, p in zip(y_true, y_pred)))
+            m = dict(zip(clusters, perm, strict=True))
+            best = max(best, sum(m[p] == t for t, p in zip(y_true, y_pred, strict=True)))
     else:
         for perm in itertools.permutations(clusters, len(classes)):
-            m = dict(zip(perm, classes))
-            best = max(best, sum(m.get(p) == t for t, p in zip(y_true, y_pred)))
+            m = dict(zip(perm, classes, strict=True))
+            best = max(best, sum(m.get(p) == t for t, p in zip(y_true, y_pred, strict=True)))
     return best / len(y_true)
 
 

@@ -24,14 +24,14 @@ from sklproxy.metrics import (
 
 def ref_distance(q, x, ranking):
     if ranking == "hamming":
-        return sum(int(a) != int(b) for a, b in zip(q, x))
-    return int("".join(str(int(a) ^ int(b)) for a, b in zip(q, x)), 2)
+        return sum(int(a) != int(b) for a, b in zip(q, x, strict=True))
+    return int("".join(str(int(a) ^ int(b)) for a, b in zip(q, x, strict=True)), 2)
 
 
 def ref_relevant(lq, ld):
     if np.ndim(lq) == 0:
         return lq == ld
-    return any(int(a) and int(b) for a, b in zip(lq, ld))
+    return any(int(a) and int(b) for a, b in zip(lq, ld, strict=True))
 
 
 def ref_map(qc, dc, ql, dl, k, ranking, leave_one_out=False):

@@ -10,11 +10,11 @@ from sklproxy.neighbors import HammingIndex, pack_codes, pack_codes_faiss
 
 def xor_int(a: np.ndarray, b: np.ndarray) -> int:
     """XOR of two bit rows read as an integer, column 0 most significant."""
-    return int("".join(str(int(x) ^ int(y)) for x, y in zip(a, b)), 2)
+    return int("".join(str(int(x) ^ int(y)) for x, y in zip(a, b, strict=True)), 2)
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> int:
-    return int(sum(int(x) != int(y) for x, y in zip(a, b)))
+    return int(sum(int(x) != int(y) for x, y in zip(a, b, strict=True)))
 
 
 def brute_rank(q: np.ndarray, db: np.ndarray, ranking: str) -> list[tuple[int, int]]:
@@ -218,12 +218,12 @@ def test_code_ranking_codes_differing_only_in_last_bits(n_bits):
     db = db.astype(np.uint8)
     q = np.vstack([db[:20], rng.integers(0, 2, (20, n_bits))]).astype(np.uint8)
     weights = [1 << (n_bits - 1 - j) for j in range(n_bits)]
-    keys = np.array([sum(w for w, b in zip(weights, row) if b) for row in db], dtype=object)
+    keys = np.array([sum(w for w, b in zip(weights, row, strict=True) if b) for row in db], dtype=object)
     index = HammingIndex(ranking="code", batch_size=16).fit(db)
     for k in (5, 600, 2999):
         d, ind = index.kneighbors(q, n_neighbors=k)
         for i in range(0, len(q), 3):
-            qk = sum(w for w, b in zip(weights, q[i]) if b)
+            qk = sum(w for w, b in zip(weights, q[i], strict=True) if b)
             ref = sorted(range(len(db)), key=lambda j: (int(keys[j]) ^ qk, j))[:k]
             assert ind[i].tolist() == ref
 
@@ -258,11 +258,26 @@ def test_code_ranking_mixed_block_depths_in_one_batch():
     db[:40, :60] = db[0, :60]  # 40 codes sharing 60 leading bits
     q = np.vstack([db[:8], 1 - db[:2]]).astype(np.uint8)
     weights = [1 << (n_bits - 1 - j) for j in range(n_bits)]
-    keys = [sum(w for w, b in zip(weights, row) if b) for row in db]
+    keys = [sum(w for w, b in zip(weights, row, strict=True) if b) for row in db]
     index = HammingIndex(ranking="code", batch_size=64).fit(db)
     for k in (3, 30, 1600):
         _, ind = index.kneighbors(q, n_neighbors=k)
         for i in range(len(q)):
-            qk = sum(w for w, b in zip(weights, q[i]) if b)
+            qk = sum(w for w, b in zip(weights, q[i], strict=True) if b)
             ref = sorted(range(len(db)), key=lambda j: (keys[j] ^ qk, j))[:k]
             assert ind[i].tolist() == ref
+
+
+@pytest.mark.parametrize("n_bits,n_distinct", [(16, 200), (64, None)])
+def test_hamming_small_and_large_k_paths(n_bits, n_distinct):
+    # k << n (whole threshold level kept) and k ~ n / 8 (level trimmed)
+    rng = np.random.default_rng(13)
+    db = random_codes(rng, 5000, n_bits, n_distinct)
+    q = random_codes(rng, 30, n_bits, None)
+    full = (q[:, None, :] != db[None, :, :]).sum(-1)
+    index = HammingIndex(ranking="hamming", batch_size=16).fit(db)
+    for k in (3, 50, 700):
+        d, ind = index.kneighbors(q, n_neighbors=k)
+        ref = np.argsort(full, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(ind, ref)
+        np.testing.assert_array_equal(d, np.take_along_axis(full, ref, 1))
