@@ -108,8 +108,8 @@ def main():
     args = parser.parse_args()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     if args.quick:
-        data = load_fmnist(6000, 2000)
-        common = dict(backbone="convnet", width=32, max_epochs=8, batch_size=128, lr=2e-3)
+        data = load_fmnist(4000, 1000)
+        common = dict(backbone="convnet", width=16, max_epochs=6, batch_size=128, lr=2e-3)
         ks = (100, 1000)
     else:
         data = load_fmnist()
