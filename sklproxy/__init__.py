@@ -8,14 +8,19 @@ CrPCA
     Classifier bits plus repeated-PCA path bits (hashing baseline).
 DHOGClusterer
     Deep clustering with a hierarchy of heads pushed apart by mutual information.
+LADDebiaser
+    Removes an easy spurious signal by an entropy-maximising walk in a VQ-VAE latent.
+ImageClassifier
+    A skorch image classifier (ResNet-20 by default), e.g. after LADDebiaser.
 HammingIndex
     Exact k-NN over packed binary codes, in code order or Hamming distance.
 
-Subpackages: ``hashing``, ``cluster``, ``metrics``, ``neighbors``, ``datasets``, ``nn``
+Subpackages: ``hashing``, ``cluster``, ``debias``, ``metrics``, ``neighbors``, ``datasets``, ``nn``
 (plain torch modules), ``utils``.
 """
 
 from .cluster import DHOGClusterer
+from .debias import ImageClassifier, LADDebiaser
 from .hashing import CrPCA, DDTLHasher
 from .neighbors import HammingIndex
 
@@ -26,4 +31,6 @@ __all__ = [
     "DDTLHasher",
     "DHOGClusterer",
     "HammingIndex",
+    "ImageClassifier",
+    "LADDebiaser",
 ]

@@ -1,4 +1,4 @@
-"""Plain torch building blocks (no scikit-learn imports): backbones, heads, tree, losses, augmentations."""
+"""Plain torch building blocks (no scikit-learn imports): backbones, heads, tree, VQ-VAE, QE-walk, losses, augmentations."""
 
 from .augment import ImageAugment, VectorAugment, default_augment
 from .backbones import BACKBONES, MLP, ConvNet, ResNet, Standardize, build_backbone, resolve_backbone_name
@@ -6,6 +6,8 @@ from .heads import DHOGHeads
 from .losses import nt_xent
 from .mutual_info import cross_head_mutual_information, dhog_objective, mutual_information
 from .tree import DecisionTreeLayer, greedy_path_bits, leaf_log_probs
+from .vqvae import VectorQuantizer, quantise
+from .walk import qe_walk
 
 __all__ = [
     "BACKBONES",
@@ -17,6 +19,7 @@ __all__ = [
     "ResNet",
     "Standardize",
     "VectorAugment",
+    "VectorQuantizer",
     "build_backbone",
     "cross_head_mutual_information",
     "default_augment",
@@ -25,5 +28,7 @@ __all__ = [
     "leaf_log_probs",
     "mutual_information",
     "nt_xent",
+    "qe_walk",
+    "quantise",
     "resolve_backbone_name",
 ]

@@ -1,0 +1,240 @@
+"""ImageClassifier: a skorch-trained image classifier (ResNet-20 by default)."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_consistent_length,
+    column_or_1d,
+)
+from torch import nn
+
+from ..nn.backbones import Standardize, build_backbone
+from ..utils import (
+    NetEstimatorMixin,
+    TensorPairDataset,
+    resolve_device,
+    seed_from_random_state,
+    to_storage,
+    torch_seeded,
+    validate_input,
+)
+from ._net import ClassifierModule, ClassifierNet
+
+__all__ = ["ImageClassifier"]
+
+_BACKBONE_NAMES = {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"}
+
+
+def encode_labels(estimator, X, y) -> np.ndarray:
+    """Set ``estimator.classes_`` and return ``y`` as int64 codes (>= 2 classes)."""
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
+    if hasattr(y, "toarray"):
+        raise TypeError("A sparse y is not supported; pass a 1-D array of class labels.")
+    y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(X, y)
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    estimator.classes_ = encoder.classes_
+    if len(estimator.classes_) < 2:
+        raise ValueError(
+            f"y has a single class ({estimator.classes_[0]!r}); "
+            f"{type(estimator).__name__} needs at least 2 classes."
+        )
+    return encoder.transform(y).astype(np.int64)
+
+
+class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
+    """Image classifier trained with skorch on the data's device (ResNet-20 by default).
+
+    Standardisation (per channel, fitted on ``X``), a backbone and a linear
+    head, trained with cross-entropy, AdamW and a cosine learning-rate
+    schedule; batches are index slices of device-resident data and are
+    augmented on the device. Meant as the final classifier after
+    :class:`LADDebiaser` (``make_pipeline(LADDebiaser(), ImageClassifier())``)
+    but usable alone.
+
+    Parameters
+    ----------
+    backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="resnet20"
+        Feature extractor (:func:`sklproxy.nn.build_backbone`). Vectors (2-D
+        ``X`` without ``image_shape``) always use ``"mlp"`` unless a module
+        is given, because the convolutional backbones need images; the
+        backbone used is ``backbone_``.
+    width : int or None, default=None
+        Width of the named backbone; None keeps its default.
+    augment : "auto", None or torch.nn.Module, default="auto"
+        Training augmentation ``augment(x, generator)`` run on the device.
+        ``"auto"``: :func:`sklproxy.nn.default_augment` (random affine and
+        brightness/contrast for images, noise and masking for vectors).
+    image_shape : tuple or None, default=None
+        ``(H, W)`` or ``(C, H, W)`` of flattened images given as 2-D ``X``.
+    max_epochs : int, default=30
+    batch_size : int, default=128
+    lr : float, default=1e-3
+        AdamW learning rate, cosine-annealed to 0.
+    weight_decay : float, default=1e-4
+    use_amp : bool, default=True
+        bf16 autocast on CUDA; ignored on CPU.
+    device : str or torch.device, default="auto"
+    random_state : int, RandomState instance or None, default=None
+        An int gives the same bits on CPU for every fit.
+    verbose : int, default=0
+        ``>= 1`` prints a line per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    backbone_ : str or torch.nn.Module
+    device_ : torch.device
+    net_ : ClassifierNet
+        The fitted skorch net.
+    n_features_in_ : int
+    input_shape_ : tuple
+
+    See Also
+    --------
+    LADDebiaser : Removes a spurious signal before this classifier.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklproxy.debias import ImageClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X.reshape(-1, 1, 8, 8)
+    >>> clf = ImageClassifier(backbone="convnet", width=8, max_epochs=1, random_state=0)
+    >>> clf.fit(X[:200], y[:200]).predict(X[:3]).shape
+    (3,)
+    >>> clf.predict_proba(X[:3]).shape, clf.predict_proba(X[:3]).dtype
+    ((3, 10), dtype('float32'))
+    """
+
+    _parameter_constraints: dict = {
+        "backbone": [StrOptions(_BACKBONE_NAMES), nn.Module],
+        "width": [Interval(Integral, 1, None, closed="left"), None],
+        "augment": [StrOptions({"auto"}), nn.Module, None],
+        "image_shape": ["array-like", None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "use_amp": ["boolean"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        backbone="resnet20",
+        width=None,
+        augment="auto",
+        image_shape=None,
+        max_epochs=30,
+        batch_size=128,
+        lr=1e-3,
+        weight_decay=1e-4,
+        use_amp=True,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.backbone = backbone
+        self.width = width
+        self.augment = augment
+        self.image_shape = image_shape
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.use_amp = use_amp
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the classifier.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n, n_features), (n, H, W) or (n, C, H, W)
+        y : array-like of shape (n,)
+            Class labels (any hashable values, at least 2 classes).
+
+        Returns
+        -------
+        self : ImageClassifier
+        """
+        X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
+        y_enc = encode_labels(self, X, y)
+        self.device_ = resolve_device(self.device)
+        vectors = len(self.input_shape_) == 1
+        self.backbone_ = "mlp" if vectors and isinstance(self.backbone, str) else self.backbone
+        seed = seed_from_random_state(self.random_state)
+        X_t = torch.from_numpy(X)
+        with torch_seeded(seed, self.device_):
+            module = ClassifierModule(
+                Standardize.fit(X_t, per_channel=True),
+                build_backbone(self.backbone_, self.input_shape_, self.width),
+                len(self.classes_),
+            )
+            self.net_ = self._make_net(module, X_t, seed)
+            dataset = TensorPairDataset(to_storage(X_t, self.device_),
+                                        to_storage(torch.from_numpy(y_enc), self.device_))
+            self.net_.fit(dataset, None)
+        return self
+
+    def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> ClassifierNet:
+        return ClassifierNet(
+            module,
+            criterion=nn.CrossEntropyLoss,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            device=self.device_,
+            callbacks=self._training_callbacks(),
+            augment=self._augment_factory(X),
+            seed=seed,
+            use_amp=self.use_amp,
+            verbose=self.verbose,
+        )
+
+    def _logits(self, X) -> torch.Tensor:
+        X = self._validate_fitted_input(X)
+        dataset = TensorPairDataset(torch.from_numpy(X))
+        parts = [out.float().cpu() for out in self.net_.forward_iter(dataset, device=self.net_.device)]
+        return torch.cat(parts)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape ``(n_samples, n_classes)``, float32."""
+        return torch.softmax(self._logits(X), dim=1).numpy()
+
+    def predict_log_proba(self, X):
+        """Log class probabilities, shape ``(n_samples, n_classes)``."""
+        return torch.log_softmax(self._logits(X), dim=1).numpy()
+
+    def predict(self, X):
+        """Predicted class labels."""
+        index = self._logits(X).argmax(dim=1).numpy()
+        return self.classes_[index]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
