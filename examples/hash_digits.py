@@ -28,7 +28,7 @@ def main() -> None:
     X_train, y_train, X_test, y_test = X[:1200], y[:1200], X[1200:], y[1200:]
     print(f"{'model':<22}{'acc':>7}{'mAP@100':>9}{'(hamming)':>11}{'entropy':>9}"
           f"{'unique':>8}{'collide':>9}{'fit s':>7}")
-    for name, beta in [("DDTL (beta=0.1)", 0.1), ("supervised only", 0.0)]:
+    for name, beta in [("DDTL (beta=0.3)", 0.3), ("supervised only", 0.0)]:
         hasher = DDTLHasher(n_path_bits=8, beta=beta, max_epochs=30, batch_size=64,
                             lr=3e-3, width=16, device="cpu", random_state=0)
         start = time.perf_counter()

@@ -51,6 +51,9 @@ class DDTLHasher(TransformerMixin, NetEstimatorMixin, BaseEstimator):
 
     Loss per minibatch of two augmented views:
     ``alpha * CE(class_logits, y) + beta * NT-Xent(leaf_probs, temperature)``.
+    Leaf probabilities are computed in log space (exact for deep trees); the
+    node logits of the tree head are batch-normalised so splits stay centred
+    on the data.
 
     Parameters
     ----------

@@ -17,17 +17,19 @@ class DDTLModule(nn.Module):
     """Backbone with a class head ``g2`` and a decision-tree head ``g1``.
 
     ``forward`` returns ``(class_logits (B, m), node_logits (B, 2**D - 1))``;
-    ``m = 0`` when the model is unsupervised.
+    ``m = 0`` when the model is unsupervised. The node logits are
+    batch-normalised (``balance``): on digits this gave higher mAP and code
+    entropy, with and without the contrastive loss.
     """
 
     def __init__(self, standardize: nn.Module, backbone: nn.Module, n_classes: int,
-                 depth: int) -> None:
+                 depth: int, balance: bool = True) -> None:
         super().__init__()
         self.standardize = standardize
         self.backbone = backbone
         width = backbone.out_features
         self.class_head = nn.Linear(width, n_classes) if n_classes else None
-        self.tree = DecisionTreeLayer(width, depth)
+        self.tree = DecisionTreeLayer(width, depth, balance)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         features = self.backbone(self.standardize(x))                   # (B, F)

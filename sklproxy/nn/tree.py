@@ -68,14 +68,20 @@ def greedy_path_bits(node_logits: Tensor) -> Tensor:
 
 
 class DecisionTreeLayer(nn.Module):
-    """Linear map from features to the ``2**depth - 1`` node logits of a tree."""
+    """Linear map from features to the ``2**depth - 1`` node logits of a tree.
 
-    def __init__(self, in_features: int, depth: int) -> None:
+    With ``balance=True`` each node logit is batch-normalised (zero mean, a
+    learned scale), which centres every split on the data that reach the
+    layer instead of letting one side of a node take everything.
+    """
+
+    def __init__(self, in_features: int, depth: int, balance: bool = False) -> None:
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth={depth} must be at least 1.")
         self.depth = depth
         self.nodes = nn.Linear(in_features, 2**depth - 1)
+        self.norm = nn.BatchNorm1d(2**depth - 1) if balance else nn.Identity()
 
     def forward(self, features: Tensor) -> Tensor:
-        return self.nodes(features)  # (B, 2**D - 1) node logits
+        return self.norm(self.nodes(features))  # (B, 2**D - 1) node logits

@@ -47,7 +47,8 @@ def test_codes_contract_single_label(small):
 def test_path_bits_follow_the_greedy_tree(small):
     X, y = small
     h = DDTLHasher(**FAST).fit(X, y)
-    u = h.net_.module_(torch.from_numpy(h._validate_fitted_input(X)).float())[1].detach()
+    with torch.no_grad():
+        u = h.net_.module_.eval()(torch.from_numpy(h._validate_fitted_input(X)))[1]
     node = np.zeros(len(X), dtype=int)
     for level in range(h.n_path_bits):
         bit = (u.numpy()[np.arange(len(X)), node] > 0).astype(int)
@@ -234,15 +235,16 @@ def test_contrastive_tree_spreads_codes_at_equal_map(digits):
     common = dict(n_path_bits=8, max_epochs=30, batch_size=64, lr=3e-3, width=16,
                   temperature=0.1, device="cpu", random_state=0)
     result = {}
-    for beta in (0.0, 0.1):
+    for beta in (0.0, 0.3):
         h = DDTLHasher(beta=beta, **common).fit(Xtr, ytr)
         db = h.transform(Xtr)
         result[beta] = (hash_entropy(db),
                         mean_average_precision(h.transform(Xte), db, yte, ytr, k=100))
-    (ent0, map0), (ent1, map1) = result[0.0], result[0.1]
-    assert map1 >= 0.9 and map0 >= 0.9
-    assert abs(map1 - map0) <= 0.04
-    assert ent1 >= ent0 + 1.2, result
+    (ent0, map0), (ent1, map1) = result[0.0], result[0.3]
+    # measured (seed 0, CPU): beta=0 6.47 bits / mAP 0.985; beta=0.3 7.74 bits / 0.975
+    assert map1 >= 0.93 and map0 >= 0.93
+    assert abs(map1 - map0) <= 0.03
+    assert ent1 >= ent0 + 0.9, result
 
 
 def test_crpca_contract(small):
