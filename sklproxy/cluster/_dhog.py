@@ -9,12 +9,14 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.metrics import normalized_mutual_info_score
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
 from ..nn.heads import DHOGHeads
 from ..utils import (
+    BACKBONE_CONSTRAINTS,
+    TRAINING_CONSTRAINTS,
     NetEstimatorMixin,
     TensorPairDataset,
     resolve_device,
@@ -161,23 +163,14 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **TRAINING_CONSTRAINTS,
+        **BACKBONE_CONSTRAINTS,
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_repeats": [Interval(Integral, 2, None, closed="left")],
         "n_overcluster": [Interval(Integral, 0, None, closed="left")],
-        "backbone": [StrOptions({"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"}),
-                     nn.Module],
-        "width": [Interval(Integral, 1, None, closed="left"), None],
-        "augment": [StrOptions({"auto"}), nn.Module, None],
-        "image_shape": ["array-like", None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "use_amp": ["boolean"],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -18,6 +18,8 @@ from torch import nn
 
 from ..nn.backbones import Standardize, build_backbone
 from ..utils import (
+    BACKBONE_CONSTRAINTS,
+    TRAINING_CONSTRAINTS,
     NetEstimatorMixin,
     TensorPairDataset,
     resolve_device,
@@ -30,7 +32,6 @@ from ._net import ClassifierModule, ClassifierNet
 
 __all__ = ["ImageClassifier"]
 
-_BACKBONE_NAMES = {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"}
 
 
 def encode_labels(estimator, X, y) -> np.ndarray:
@@ -121,18 +122,9 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "backbone": [StrOptions(_BACKBONE_NAMES), nn.Module],
-        "width": [Interval(Integral, 1, None, closed="left"), None],
-        "augment": [StrOptions({"auto"}), nn.Module, None],
-        "image_shape": ["array-like", None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        **TRAINING_CONSTRAINTS,
+        **BACKBONE_CONSTRAINTS,
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "use_amp": ["boolean"],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(

@@ -26,6 +26,7 @@ from ..nn.vqvae import (
 )
 from ..nn.walk import qe_walk
 from ..utils import (
+    TRAINING_CONSTRAINTS,
     BatchIterator,
     DeviceNet,
     NetEstimatorMixin,
@@ -185,6 +186,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **TRAINING_CONSTRAINTS,
         "n_codes": [Interval(Integral, 2, None, closed="left")],
         "code_dim": [Interval(Integral, 1, None, closed="left")],
         "walk_steps": [Interval(Integral, 0, None, closed="left")],
@@ -197,14 +199,6 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         "classifier_weight_decay": [Interval(Real, 0, None, closed="left")],
         "width": [Interval(Integral, 2, None, closed="left")],
         "commitment": [Interval(Real, 0, None, closed="left")],
-        "image_shape": ["array-like", None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "use_amp": ["boolean"],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(

@@ -12,9 +12,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+)
 
 from ..utils import validate_input
+from ._codes import code_feature_names
 
 __all__ = ["CrPCA"]
 
@@ -167,9 +172,7 @@ class CrPCA(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """``class_bit0..`` then ``path_bit0..``, in output column order."""
         check_is_fitted(self)
-        names = [f"class_bit{i}" for i in range(self.n_class_bits_)]
-        names += [f"path_bit{i}" for i in range(self.n_path_bits)]
-        return np.asarray(names, dtype=object)
+        return code_feature_names(self.n_class_bits_, self.n_path_bits)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

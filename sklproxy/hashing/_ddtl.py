@@ -9,14 +9,16 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, check_consistent_length
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from torch import nn
 
 from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
 from ..nn.tree import greedy_path_bits, leaf_log_probs
 from ..utils import (
+    BACKBONE_CONSTRAINTS,
+    TRAINING_CONSTRAINTS,
     NetEstimatorMixin,
     TensorPairDataset,
     resolve_device,
@@ -25,6 +27,7 @@ from ..utils import (
     torch_seeded,
     validate_input,
 )
+from ._codes import code_feature_names
 from ._net import DDTLModule, DDTLNet
 
 __all__ = ["DDTLHasher"]
@@ -139,22 +142,13 @@ class DDTLHasher(TransformerMixin, NetEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **TRAINING_CONSTRAINTS,
+        **BACKBONE_CONSTRAINTS,
         "n_path_bits": [Interval(Integral, 1, 30, closed="both")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
-        "backbone": [StrOptions({"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"}),
-                     nn.Module],
-        "width": [Interval(Integral, 1, None, closed="left"), None],
-        "augment": [StrOptions({"auto"}), nn.Module, None],
-        "image_shape": ["array-like", None],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "use_amp": ["boolean"],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -401,9 +395,7 @@ class DDTLHasher(TransformerMixin, NetEstimatorMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """``class_bit0..`` then ``path_bit0..``, in output column order."""
         check_is_fitted(self)
-        names = [f"class_bit{i}" for i in range(self.n_class_bits_)]
-        names += [f"path_bit{i}" for i in range(self.n_path_bits)]
-        return np.asarray(names, dtype=object)
+        return code_feature_names(self.n_class_bits_, self.n_path_bits)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

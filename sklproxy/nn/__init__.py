@@ -1,10 +1,22 @@
 """Plain torch building blocks (no scikit-learn imports): backbones, heads, tree, VQ-VAE, QE-walk, losses, augmentations."""
 
 from .augment import ImageAugment, VectorAugment, default_augment
-from .backbones import BACKBONES, MLP, ConvNet, ResNet, Standardize, build_backbone, resolve_backbone_name
+from .backbones import (
+    BACKBONES,
+    MLP,
+    ConvNet,
+    ResNet,
+    Standardize,
+    build_backbone,
+    resolve_backbone_name,
+)
 from .heads import DHOGHeads
 from .losses import nt_xent
-from .mutual_info import cross_head_mutual_information, dhog_objective, mutual_information
+from .mutual_info import (
+    cross_head_mutual_information,
+    dhog_objective,
+    mutual_information,
+)
 from .tree import DecisionTreeLayer, greedy_path_bits, leaf_log_probs
 from .vqvae import VectorQuantizer, quantise
 from .walk import qe_walk

@@ -1,17 +1,24 @@
 """Shared plumbing: devices, seeding, input validation, device-resident batching."""
 
 from ._data import BatchIterator, TensorPairDataset, to_storage
-from ._estimator import NetEstimatorMixin
-from ._device import make_generator, resolve_device, seed_from_random_state, torch_seeded
+from ._device import (
+    make_generator,
+    resolve_device,
+    seed_from_random_state,
+    torch_seeded,
+)
+from ._estimator import BACKBONE_CONSTRAINTS, TRAINING_CONSTRAINTS, NetEstimatorMixin
 from ._skorch import DeviceNet, NonFiniteLossError, StopOnNonFinite
 from ._validation import normalize_image_shape, validate_input
 
 __all__ = [
+    "BACKBONE_CONSTRAINTS",
     "BatchIterator",
     "DeviceNet",
     "NetEstimatorMixin",
     "NonFiniteLossError",
     "StopOnNonFinite",
+    "TRAINING_CONSTRAINTS",
     "TensorPairDataset",
     "make_generator",
     "normalize_image_shape",

@@ -5,17 +5,39 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable
+from numbers import Integral, Real
 
 import torch
-from skorch.callbacks import LRScheduler
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import LRScheduler
 from torch import nn
 
 from ..nn.augment import default_augment
+from ..nn.backbones import BACKBONES
 from ._skorch import StopOnNonFinite
 from ._validation import validate_input
 
-__all__ = ["NetEstimatorMixin"]
+__all__ = ["BACKBONE_CONSTRAINTS", "NetEstimatorMixin", "TRAINING_CONSTRAINTS"]
+
+#: ``_parameter_constraints`` of the training parameters every estimator shares.
+TRAINING_CONSTRAINTS: dict = {
+    "image_shape": ["array-like", None],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "use_amp": ["boolean"],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+#: ... and of the swappable parts: backbone by name or module, its width, augmentation.
+BACKBONE_CONSTRAINTS: dict = {
+    "backbone": [StrOptions({"auto", *BACKBONES}), nn.Module],
+    "width": [Interval(Integral, 1, None, closed="left"), None],
+    "augment": [StrOptions({"auto"}), nn.Module, None],
+}
 
 
 class NetEstimatorMixin:
