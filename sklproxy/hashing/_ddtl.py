@@ -35,6 +35,19 @@ __all__ = ["DDTLHasher"]
 # Largest estimated training memory for the tree part (leaf tensors of one
 # step plus the tree head with its Adam state) before fit refuses to start.
 _TREE_MEMORY_LIMIT = 4 * 2**30
+
+
+def _tree_training_bytes(depth: int, batch: int, n_features: int = 512) -> int:
+    """Rough training memory of the tree part: leaf tensors of one step + the head.
+
+    Per step: two views x batch x leaves x ~8 float32 temporaries (log-sigmoid
+    levels, probabilities, normalised copies and their gradients); the head:
+    ``(2**D - 1) x F`` weights with gradient and two Adam moments.
+    """
+    n_leaves = 2**depth
+    return 2 * batch * n_leaves * 4 * 8 + (n_leaves - 1) * n_features * 4 * 4
+
+
 # ``score`` reports mAP@k in code order with this k (mAP@1000 as in B1).
 SCORE_K = 1000
 
@@ -206,7 +219,7 @@ class DDTLHasher(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         """
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
         y_enc = self._encode_targets(X, y)
-        self._check_tree_memory()
+        self._check_tree_memory(len(X))
         self.device_ = resolve_device(self.device)
         self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_)
         seed = seed_from_random_state(self.random_state)
@@ -273,22 +286,16 @@ class DDTLHasher(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         self.n_bits_ = self.n_class_bits_ + self.n_path_bits
         return encoder.transform(y).astype(np.int64)
 
-    def _check_tree_memory(self) -> None:
-        n_leaves = 2**self.n_path_bits
-        # per step: two views x batch x leaves x ~8 float32 temporaries (log-sigmoid
-        # levels, probabilities, normalised copies and their gradients)
-        step_bytes = 2 * self.batch_size * n_leaves * 4 * 8
-        # tree head: (2**D - 1) x F weights with gradient and two Adam moments
-        head_bytes = (n_leaves - 1) * 512 * 4 * 4
-        if step_bytes + head_bytes > _TREE_MEMORY_LIMIT:
+    def _check_tree_memory(self, n_samples: int) -> None:
+        batch = min(self.batch_size, n_samples)
+        needed = _tree_training_bytes(self.n_path_bits, batch)
+        if needed > _TREE_MEMORY_LIMIT:
             feasible = max(d for d in range(1, 31)
-                           if 2 * self.batch_size * 2**d * 32 + (2**d - 1) * 8192
-                           <= _TREE_MEMORY_LIMIT)
+                           if _tree_training_bytes(d, batch) <= _TREE_MEMORY_LIMIT)
             raise ValueError(
                 f"n_path_bits={self.n_path_bits} is too large: its 2**{self.n_path_bits} leaves "
-                f"need about {(step_bytes + head_bytes) / 2**30:.1f} GiB per training step "
-                f"with batch_size={self.batch_size}; use n_path_bits <= {feasible} "
-                "or a smaller batch_size."
+                f"need about {needed / 2**30:.1f} GiB per training step with batch size "
+                f"{batch}; use n_path_bits <= {feasible} or a smaller batch_size."
             )
 
     def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> DDTLNet:
