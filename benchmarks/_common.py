@@ -15,13 +15,21 @@ import torch
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def git_commit() -> str:
+    """HEAD's hash, with ``+dirty`` when the work tree has uncommitted changes."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=root, text=True,
+                                      stderr=subprocess.DEVNULL).strip()
+        dirty = subprocess.check_output(["git", "status", "--porcelain"], cwd=root, text=True)
+        return sha + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def run_info(seed: int, device: str, quick: bool) -> dict:
     """Commit, device name, versions, seed: recorded with every result."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=False).stdout.strip()
-    except OSError:
-        commit = ""
+    commit = git_commit()
     dev = torch.device(device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else (
         f"CPU: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads")

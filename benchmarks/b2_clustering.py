@@ -23,12 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import git_commit
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -119,14 +119,6 @@ def run_kmeans(seed, X_train, y_train, X_test, y_test) -> dict:
 
 
 # --------------------------------------------------------------- metadata
-def git_commit() -> str:
-    root = Path(__file__).resolve().parents[1]
-    try:
-        sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=root, text=True).strip()
-        dirty = subprocess.check_output(["git", "status", "--porcelain"], cwd=root, text=True)
-        return sha + ("+dirty" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def device_name(device: str) -> str:

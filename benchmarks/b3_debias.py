@@ -24,13 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import git_commit
 from sklearn.pipeline import make_pipeline
 
 from sklproxy.datasets import (
@@ -64,11 +64,6 @@ SETTINGS = {
 }
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, text=True).strip()
-    except Exception:  # noqa: BLE001 - not a git checkout
-        return "unknown"
 
 
 def load(n_train: int, n_test: int, seed: int):

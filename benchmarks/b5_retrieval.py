@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from importlib import metadata
@@ -37,6 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import git_commit  # noqa: E402
 from sklproxy.metrics import mean_average_precision  # noqa: E402
 from sklproxy.neighbors import HammingIndex, pack_codes_faiss  # noqa: E402
 
@@ -108,13 +108,6 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]
     return statistics.median(times), times, out
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.check_output(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, text=True, stderr=subprocess.DEVNULL
-        ).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def cpu_model() -> str:
