@@ -4,7 +4,6 @@ import pickle
 
 import numpy as np
 import pytest
-import torch
 from sklearn.datasets import make_blobs
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -17,17 +16,6 @@ from sklproxy.metrics import cluster_accuracy, cluster_accuracy_scorer
 
 FAST = dict(n_clusters=3, n_heads=3, n_repeats=2, max_epochs=5, batch_size=32, width=8,
             device="cpu", random_state=0)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny models: OpenMP threads only add contention on a shared 2-core box.
-    # Module scope: the module-scoped fits below must see the same thread count
-    # as the per-test fits (float results depend on it).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

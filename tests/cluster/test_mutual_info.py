@@ -14,15 +14,6 @@ from sklproxy.nn.mutual_info import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny models: OpenMP threads only add contention on a shared 2-core box.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def mi_reference(pa, pb, symmetric, eps=1e-8):
     """Slow, obvious NumPy loop over the formula."""
     pa, pb = np.asarray(pa, np.float64), np.asarray(pb, np.float64)
