@@ -227,6 +227,31 @@ def main() -> None:
     (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / f"{stem}.md").write_text(markdown(result))
     print(markdown(result))
+    plot_per_head(result, stem)
+
+
+def plot_per_head(result: dict, stem: str) -> None:
+    """``docs/<stem>_per_head.png``: test accuracy per head, DHOG vs alpha=0 (needs matplotlib)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no per-head plot written")
+        return
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for run in result["runs"]:
+        if "heads" in run:
+            acc = [h["test_accuracy"] for h in run["heads"]]
+            ax.plot(range(len(acc)), acc, marker="o", label=run["name"])
+    ax.set_title("B2 per-head accuracy" + (" (CPU quick run)" if result["quick"] else ""), fontsize=9)
+    ax.set_xlabel("head (shallow to deep)")
+    ax.set_ylabel("test accuracy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(__file__).resolve().parents[1] / "docs" / f"{stem}_per_head.png"
+    fig.savefig(out, dpi=120)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -103,10 +103,33 @@ def run_colour(kind: str, data, cfg: dict, device: str, seed: int) -> dict:
         "f_accuracy_after_walk": lad.walk_accuracy_, "code_change": lad.walk_code_change_,
         "codebook_usage": lad.codebook_usage_,
     }
+    out["grid"] = save_grid(kind, Xb[:8], lad.transform(Xb[:8]), cfg is SETTINGS["quick"])
     out["settings"] = {"lad": lad.get_params(), "clf": final.get_params()}
     out["settings"]["lad"]["device"] = str(out["settings"]["lad"]["device"])
     out["settings"]["clf"]["device"] = str(out["settings"]["clf"]["device"])
     return out
+
+
+def save_grid(kind: str, before: np.ndarray, after: np.ndarray, quick: bool) -> str | None:
+    """``docs/b3_grid_<kind>[_quick].png``: biased training images over their LAD output."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, axes = plt.subplots(2, len(before), figsize=(1.2 * len(before), 2.6))
+    for row, images in enumerate((before, after)):
+        for ax, img in zip(axes[row], images):
+            ax.imshow(np.clip(np.transpose(img, (1, 2, 0)), 0, 1))
+            ax.set_axis_off()
+    axes[0, 0].set_title("biased", fontsize=8, loc="left")
+    axes[1, 0].set_title("LAD output", fontsize=8, loc="left")
+    fig.suptitle(f"B3 {kind} colour{' (CPU quick run)' if quick else ''}", fontsize=9)
+    path = ROOT.parent / "docs" / f"b3_grid_{kind}{'_quick' if quick else ''}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path.name
 
 
 def run_one_pixel(data, cfg: dict, device: str, seed: int) -> dict:
