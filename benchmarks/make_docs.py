@@ -24,7 +24,11 @@ tables below exist.
 def main() -> None:
     tables = sorted((HERE / "results").glob("*.md"))
     body = "\n".join(t.read_text() for t in tables)
-    out = HERE.parent / "docs" / "benchmarks.md"
+    docs = HERE.parent / "docs"
+    pictures = sorted(docs.glob("b*.png"))
+    if pictures:
+        body += "\n## Plots\n\n" + "\n".join(f"![{p.stem}]({p.name})\n" for p in pictures)
+    out = docs / "benchmarks.md"
     out.write_text(INTRO + "\n" + body)
     print(f"wrote {out} from {len(tables)} tables")
 
