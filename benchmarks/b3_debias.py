@@ -56,9 +56,10 @@ SETTINGS = {
     ),
     "quick": dict(
         n_train=2000, n_test=1000,
-        lad=dict(n_codes=64, code_dim=16, width=32, max_epochs=4, batch_size=32, lr=2e-3),
+        # 4 VQ-VAE epochs reconstructed only grey blobs; 15 give recognisable images
+        lad=dict(n_codes=64, code_dim=16, width=32, max_epochs=15, batch_size=32, lr=2e-3),
         walk={"background": dict(walk_steps=20, alpha=1.0), "foreground": dict(walk_steps=7, alpha=1.0)},
-        clf=dict(backbone="resnet20", width=8, max_epochs=4, batch_size=64, lr=3e-3),
+        clf=dict(backbone="resnet20", width=8, max_epochs=8, batch_size=64, lr=3e-3),
         pixel=dict(n_train=2000, iterations=150, batch_size=64, gr_every=15),
     ),
 }
