@@ -32,11 +32,15 @@ right), so comparing word tuples compares bit strings. For ``n_bits <= 64``
   with ``np.searchsorted``); everything outside that block is further away.
   Distinct codes have distinct XOR values, so an unstable sort is exact, and
   expanding each code into its members in index order gives the tie-break.
-* hamming ranking: ``np.bitwise_count(query ^ keys)`` for a batch of queries,
-  a per-query distance threshold estimated from a sample of columns (rows
-  where fewer than ``k`` items lie within it are redone with their exact
-  k-th smallest distance), then one stable radix sort of the few candidates
-  by (query, distance); candidates are in index order, so ties resolve by
+* hamming ranking: ``np.bitwise_count(query ^ keys)`` for a batch of queries;
+  a distance threshold per query from a sample of columns, stepped up (or
+  down) with packed ``d < u`` masks (one compare-and-pack pass per step,
+  popcounts on 64-bit words) until it is exact: for large ``k`` the k-th
+  smallest distance ``t``, the candidates being the items closer than ``t``
+  plus those at ``t`` up to the 64-item word where ``k`` is reached (``k`` to
+  ``k + 63`` per query); for small ``k`` an upper estimate whose items all
+  become candidates. Then one stable radix sort of the candidates by
+  (query, distance); candidates are in index order, so ties resolve by
   index. No full ``argsort`` of the database per query.
 
 Longer codes use several words: Hamming sums the per-word popcounts, the code
@@ -266,11 +270,6 @@ for _v in range(256):
 _BYTE_POS_FLAT = _BYTE_POS.ravel()
 
 
-def _true_positions(mask: NDArray[np.bool_]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """(row, column) of the True entries of a sparse ``(B, N)`` mask, row-major."""
-    return _packed_positions(np.packbits(mask, axis=1))
-
-
 def _packed_positions(packed: NDArray[np.uint8]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """(row, column) of the set bits of a ``np.packbits(mask, axis=1)`` array.
 
@@ -307,6 +306,7 @@ class Ranker:
         self.n_bits = n_bits
         self.ranking = ranking
         self.shift = np.uint64(64 * self.n_words - n_bits)
+        self.n_padded = -(-self.n // 64) * 64  # columns of a packed mask
         if ranking == "code" and self.n_words == 1:
             self._init_code64()
         self.dist_dtype: Any = (
@@ -514,6 +514,18 @@ class Ranker:
                     d[a:b] += c
         return d
 
+    def _below(self, d: NDArray[Any], u: NDArray[np.intp]) -> NDArray[np.uint64]:
+        """Packed mask of ``d < u[:, None]``: ``(B, ceil(N / 64))`` words.
+
+        Word ``w`` of a row holds columns ``64 w .. 64 w + 63`` (padding bits
+        are 0); only popcounts and whole words are used, never bit order.
+        """
+        B, N = d.shape
+        m = self._workspace("mask", (B, self.n_padded), np.bool_)
+        m[:, N:] = False
+        np.less(d, u.astype(d.dtype)[:, None], out=m[:, :N])
+        return np.packbits(m, axis=1).view(np.uint64)
+
     def _topk_hamming(
         self, q: NDArray[np.uint64], k: int
     ) -> tuple[NDArray[Any], NDArray[np.intp]]:
@@ -522,54 +534,52 @@ class Ranker:
         if 4 * k >= N:  # most of the row is needed: one radix argsort
             order = np.argsort(d, axis=1, kind="stable")[:, :k]
             return np.take_along_axis(d, order, axis=1), order
-        # Candidates: every item closer than a threshold t, plus the first
-        # items (in index order) at distance exactly t, enough to reach k.
-        # t estimates the k-th smallest distance from a column sample, biased
-        # upwards (three standard deviations) so that rows rarely fall short.
+        # 1. A threshold u per row with count(d < u) >= k. Large k: the least
+        # such u, i.e. t + 1 for the exact k-th smallest distance t. Small k:
+        # an upper estimate (three standard deviations), whose whole last
+        # level costs less than pinning t down. Both start from a column
+        # sample and step each row up (or down) until ``lo`` (d < u - 1, or
+        # nothing for small k) holds fewer than k items and ``hi`` (d < u) at
+        # least k; every step is one compare-and-pack pass over those rows.
+        exact = 64 * k >= N
         step = max(1, N // 1024)
-        sample = np.sort(d[:, ::step], axis=1, kind="stable")
+        sample = np.sort(d[:, ::step], axis=1, kind="stable")  # radix sort
         ns = sample.shape[1]
         lam = k * ns / N  # expected sample items within the k nearest
-        r = min(ns - 1, int(lam + 3 * np.sqrt(lam)))
-        t = sample[:, r][:, None]  # (B, 1)
-        m = self._workspace("mask", (B, N), np.bool_)
-        if 64 * k < N:
-            # small k: the whole level t costs less than trimming it
-            np.less_equal(d, t, out=m)
-            le = np.packbits(m, axis=1)  # (B, ceil(N / 8)) items within t
-            short = np.bitwise_count(le).sum(axis=1, dtype=np.intp) < k
-        else:
-            np.less(d, t, out=m)
-            lt = np.packbits(m, axis=1)  # (B, ceil(N / 8)) items closer than t
-            np.equal(d, t, out=m)
-            eq = np.packbits(m, axis=1)  # items at distance t
-            n_lt = np.bitwise_count(lt).sum(axis=1, dtype=np.intp)  # (B,)
-            need = np.maximum(k - n_lt, 0)  # items wanted from the level t
-            eq_cum = np.cumsum(np.bitwise_count(eq), axis=1, dtype=np.int32)
-            short = eq_cum[:, -1] < need
-            # keep the bytes of the level up to the one where `need` is reached
-            last = (eq_cum < need[:, None]).sum(axis=1)  # (B,) last byte kept
-            eq[np.arange(eq.shape[1]) > last[:, None]] = 0
-            le = lt | eq
-        rows, cols = _packed_positions(le)  # row-major: index order in a row
-        if short.any():
-            # rare: redo those rows, raising t until k items lie within it
-            redo = np.flatnonzero(short)
-            dr = d[redo]
-            tr = t[redo, 0].astype(np.intp)
-            while True:
-                low = (dr <= tr[:, None]).sum(axis=1) < k
-                if not low.any():
-                    break
-                tr += low
-            rr, cr = _true_positions(dr <= tr[:, None])
-            keep = ~short[rows]
-            # stale rows dropped; the sort below regroups rows by key
-            rows = np.concatenate([rows[keep], redo[rr]])
-            cols = np.concatenate([cols[keep], cr])
+        r = round(lam) - 1 if exact else int(lam + 3 * np.sqrt(lam))
+        u = sample[:, min(ns - 1, max(0, r))].astype(np.intp) + 1  # (B,)
+        hi = self._below(d, u)
+        lo = self._below(d, u - 1) if exact else np.zeros_like(hi)
+        n_hi = np.bitwise_count(hi).sum(axis=1, dtype=np.intp)
+        n_lo = np.bitwise_count(lo).sum(axis=1, dtype=np.intp)
+        while True:
+            up = np.flatnonzero(n_hi < k)  # u is higher
+            down = np.flatnonzero(n_lo >= k)  # u is lower (never both)
+            if up.size == 0 and down.size == 0:
+                break
+            # one side of the bracket is reused, the other one recomputed
+            u[up] += 1
+            u[down] -= 1
+            lo[up], n_lo[up] = hi[up], n_hi[up]
+            hi[down], n_hi[down] = lo[down], n_lo[down]
+            hi[up] = self._below(d[up], u[up])
+            lo[down] = self._below(d[down], u[down] - 1)
+            n_hi[up] = np.bitwise_count(hi[up]).sum(axis=1, dtype=np.intp)
+            n_lo[down] = np.bitwise_count(lo[down]).sum(axis=1, dtype=np.intp)
+        # 2. Candidates: small k, every item with d < u. Large k, every item
+        # with d < t, plus the items at distance t up to the 64-item word
+        # where the k - n_lo needed ones are reached. Extra candidates sort
+        # after the k wanted ones and fall off below.
+        if exact:
+            eq = hi & ~lo
+            eq_count = np.bitwise_count(eq)
+            eq_before = np.cumsum(eq_count, axis=1, dtype=np.intp) - eq_count
+            eq[eq_before >= (k - n_lo)[:, None]] = 0
+            hi = lo | eq
+        rows, cols = _packed_positions(hi.view(np.uint8))  # index order
         cnt = np.bincount(rows, minlength=B)
         dist = d.ravel()[rows * N + cols]
-        # one stable sort by (row, distance); index order survives within ties
+        # 3. One stable sort by (row, distance); index order survives in ties.
         n_d = self.dist_max + 1
         key_dtype = np.uint16 if B * n_d <= 1 << 16 else np.int64
         key = rows.astype(key_dtype) * key_dtype(n_d) + dist

@@ -281,3 +281,26 @@ def test_hamming_small_and_large_k_paths(n_bits, n_distinct):
         ref = np.argsort(full, axis=1, kind="stable")[:, :k]
         np.testing.assert_array_equal(ind, ref)
         np.testing.assert_array_equal(d, np.take_along_axis(full, ref, 1))
+
+
+def test_hamming_threshold_steps_down_and_up_in_one_batch():
+    # the column sample (every 4th item) sits at distance 12 from the zero
+    # query while the others are at 1..3: its estimate is far too high and
+    # must step down several levels; the all-ones query sees the reverse
+    n, n_bits = 5000, 16
+    db = np.zeros((n, n_bits), dtype=np.uint8)
+    cols = np.arange(n)
+    sampled = cols % (n // 1024) == 0
+    db[sampled, :12] = 1
+    for j in np.flatnonzero(~sampled):
+        db[j, : 1 + j % 3] = 1
+    rng = np.random.default_rng(14)
+    q = np.vstack([np.zeros(n_bits), np.ones(n_bits), random_codes(rng, 4, n_bits)])
+    q = q.astype(np.uint8)
+    full = (q[:, None, :] != db[None, :, :]).sum(-1)
+    index = HammingIndex(ranking="hamming", batch_size=len(q)).fit(db)
+    for k in (1, 900, 1100):
+        d, ind = index.kneighbors(q, n_neighbors=k)
+        ref = np.argsort(full, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(ind, ref)
+        np.testing.assert_array_equal(d, np.take_along_axis(full, ref, 1))
