@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 
 def code_feature_names(n_class_bits: int, n_path_bits: int) -> np.ndarray:
@@ -10,3 +11,21 @@ def code_feature_names(n_class_bits: int, n_path_bits: int) -> np.ndarray:
     names = [f"class_bit{i}" for i in range(n_class_bits)]
     names += [f"path_bit{i}" for i in range(n_path_bits)]
     return np.asarray(names, dtype=object)
+
+
+class CodeOutputMixin:
+    """Output contract of a hasher: ``n_class_bits_`` + ``n_path_bits`` uint8 bit columns.
+
+    Place it first among the bases; needs ``n_class_bits_`` and ``n_path_bits``.
+    """
+
+    def get_feature_names_out(self, input_features=None):
+        """``class_bit0..`` then ``path_bit0..``, in output column order."""
+        check_is_fitted(self)
+        return code_feature_names(self.n_class_bits_, self.n_path_bits)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False  # y=None hashes without class bits
+        tags.transformer_tags.preserves_dtype = []  # the output is uint8 bits
+        return tags

@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils import validate_input
-from ._codes import code_feature_names
+from ._codes import CodeOutputMixin
 
 __all__ = ["CrPCA"]
 
@@ -38,7 +38,7 @@ def _first_component(A: np.ndarray) -> np.ndarray:
     return (w * np.sign(w[np.argmax(np.abs(w))])).astype(np.float32)
 
 
-class CrPCA(TransformerMixin, BaseEstimator):
+class CrPCA(CodeOutputMixin, TransformerMixin, BaseEstimator):
     """Classifier + repeated PCA: the hashing baseline DDTL is compared with.
 
     The class bits are the classifier's predicted class index in binary
@@ -169,13 +169,3 @@ class CrPCA(TransformerMixin, BaseEstimator):
             node = 2 * node + 1 + bit
         return np.hstack([class_bits, path])
 
-    def get_feature_names_out(self, input_features=None):
-        """``class_bit0..`` then ``path_bit0..``, in output column order."""
-        check_is_fitted(self)
-        return code_feature_names(self.n_class_bits_, self.n_path_bits)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = False
-        tags.transformer_tags.preserves_dtype = []
-        return tags

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import check_consistent_length
 from torch import nn
 
 from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
@@ -27,7 +27,7 @@ from ..utils import (
     torch_seeded,
     validate_input,
 )
-from ._codes import code_feature_names
+from ._codes import CodeOutputMixin
 from ._net import DDTLModule, DDTLNet
 
 __all__ = ["DDTLHasher"]
@@ -52,7 +52,7 @@ def _tree_training_bytes(depth: int, batch: int, n_features: int = 512) -> int:
 SCORE_K = 1000
 
 
-class DDTLHasher(TransformerMixin, NetEstimatorMixin, BaseEstimator):
+class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstimator):
     """Deep semantic hashing with a differentiable decision-tree layer (DDTL).
 
     A backbone feeds two linear heads: a class head (the *class bits*: the
@@ -399,13 +399,3 @@ class DDTLHasher(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         check_consistent_length(codes, y)
         return self_retrieval_map(codes, y, k=SCORE_K, ranking="code")
 
-    def get_feature_names_out(self, input_features=None):
-        """``class_bit0..`` then ``path_bit0..``, in output column order."""
-        check_is_fitted(self)
-        return code_feature_names(self.n_class_bits_, self.n_path_bits)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = False
-        tags.transformer_tags.preserves_dtype = []
-        return tags
