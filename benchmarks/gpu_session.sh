@@ -4,7 +4,7 @@
 # Preparation (here, on the CPU machine, in the repo root):
 #   echo /.whl/ >> .git/info/exclude
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-#       --implementation cp --platform manylinux2014_x86_64 -d .whl skorch==1.4.0 tabulate
+#       --implementation cp --platform manylinux2014_x86_64 -d .whl skorch==1.4.0   # the image has tqdm, tabulate, matplotlib
 #   mkdir -p data/fashion-mnist && cp /usr/share/datasets/fashion-mnist/*.gz data/fashion-mnist/
 # Then run on the device, carrying .whl and data:
 #   bash benchmarks/gpu_session.sh b4 b1        # any of: b1 b2 b3 b4 (in the order given)
