@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from numbers import Real
 
-import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_consistent_length,
-    column_or_1d,
-)
 from torch import nn
 
 from ..nn.backbones import Standardize, build_backbone
@@ -22,6 +15,7 @@ from ..utils import (
     TRAINING_CONSTRAINTS,
     NetEstimatorMixin,
     TensorPairDataset,
+    encode_class_labels,
     resolve_device,
     seed_from_random_state,
     to_storage,
@@ -32,28 +26,6 @@ from ._net import ClassifierModule, ClassifierNet
 
 __all__ = ["ImageClassifier"]
 
-
-
-def encode_labels(estimator, X, y) -> np.ndarray:
-    """Set ``estimator.classes_`` and return ``y`` as int64 codes (>= 2 classes)."""
-    if y is None:
-        raise ValueError(
-            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
-        )
-    if hasattr(y, "toarray"):
-        raise TypeError("A sparse y is not supported; pass a 1-D array of class labels.")
-    y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
-    y = column_or_1d(y, warn=True)
-    check_consistent_length(X, y)
-    check_classification_targets(y)
-    encoder = LabelEncoder().fit(y)
-    estimator.classes_ = encoder.classes_
-    if len(estimator.classes_) < 2:
-        raise ValueError(
-            f"y has a single class ({estimator.classes_[0]!r}); "
-            f"{type(estimator).__name__} needs at least 2 classes."
-        )
-    return encoder.transform(y).astype(np.int64)
 
 
 class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
@@ -171,7 +143,7 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         self : ImageClassifier
         """
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
-        y_enc = encode_labels(self, X, y)
+        y_enc = encode_class_labels(self, X, y)
         self.device_ = resolve_device(self.device)
         vectors = len(self.input_shape_) == 1
         self.backbone_ = "mlp" if vectors and isinstance(self.backbone, str) else self.backbone

@@ -32,6 +32,7 @@ from ..utils import (
     NetEstimatorMixin,
     StopOnNonFinite,
     TensorPairDataset,
+    encode_class_labels,
     make_generator,
     resolve_device,
     seed_from_random_state,
@@ -39,7 +40,6 @@ from ..utils import (
     torch_seeded,
     validate_input,
 )
-from ._classifier import encode_labels
 from ._net import LatentMLP, VQVAENet
 
 __all__ = ["LADDebiaser"]
@@ -263,7 +263,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         self : LADDebiaser
         """
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
-        y_enc = encode_labels(self, X, y)
+        y_enc = encode_class_labels(self, X, y)
         self.device_ = resolve_device(self.device)
         seed = seed_from_random_state(self.random_state)
         X_t = torch.from_numpy(X)

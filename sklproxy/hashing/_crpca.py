@@ -9,16 +9,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_consistent_length,
     check_is_fitted,
-    column_or_1d,
 )
 
-from ..utils import validate_input
+from ..utils import encode_class_labels, validate_input
 from ._codes import CodeOutputMixin
 
 __all__ = ["CrPCA"]
@@ -107,21 +104,12 @@ class CrPCA(CodeOutputMixin, TransformerMixin, BaseEstimator):
             self.classifier_ = None
             groups = [np.arange(len(X))]
         else:
-            y = column_or_1d(y, warn=True)
-            check_consistent_length(X, y)
-            check_classification_targets(y)
-            encoded = LabelEncoder().fit(y)
-            self.classes_ = encoded.classes_
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"y has a single class ({self.classes_[0]!r}); pass y=None for a "
-                    "single unsupervised tree."
-                )
+            codes = encode_class_labels(
+                self, X, y, hint=" Pass y=None for a single unsupervised tree.")
             self.n_class_bits_ = math.ceil(math.log2(len(self.classes_)))
             base = self.classifier if self.classifier is not None else make_pipeline(
                 StandardScaler(), LogisticRegression(max_iter=1000, random_state=self.random_state))
             self.classifier_ = clone(base).fit(X, y)
-            codes = encoded.transform(y)
             groups = [np.flatnonzero(codes == c) for c in range(len(self.classes_))]
         self.n_bits_ = self.n_class_bits_ + self.n_path_bits
         trees = [self._fit_tree(X[idx]) for idx in groups]

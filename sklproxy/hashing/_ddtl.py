@@ -8,9 +8,8 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length
 from torch import nn
 
@@ -21,6 +20,7 @@ from ..utils import (
     TRAINING_CONSTRAINTS,
     NetEstimatorMixin,
     TensorPairDataset,
+    encode_class_labels,
     resolve_device,
     seed_from_random_state,
     to_storage,
@@ -267,24 +267,11 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
             self.n_class_bits_ = y.shape[1]
             self.n_bits_ = self.n_class_bits_ + self.n_path_bits
             return y.astype(np.float32)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(
-                f"y must be 1-D class labels or a 0/1 indicator matrix; got shape {y.shape}."
-            )
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"y has a single class ({self.classes_[0]!r}); class bits need at least "
-                "2 classes. Pass y=None (or alpha=0) for unsupervised hashing."
-            )
+        y_enc = encode_class_labels(
+            self, X, y, hint=" Pass y=None (or alpha=0) for unsupervised hashing.")
         self.n_class_bits_ = math.ceil(math.log2(len(self.classes_)))
         self.n_bits_ = self.n_class_bits_ + self.n_path_bits
-        return encoder.transform(y).astype(np.int64)
+        return y_enc
 
     def _check_tree_memory(self, n_samples: int) -> None:
         batch = min(self.batch_size, n_samples)

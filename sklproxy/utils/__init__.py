@@ -9,7 +9,7 @@ from ._device import (
 )
 from ._estimator import BACKBONE_CONSTRAINTS, TRAINING_CONSTRAINTS, NetEstimatorMixin
 from ._skorch import DeviceNet, NonFiniteLossError, StopOnNonFinite
-from ._validation import normalize_image_shape, validate_input
+from ._validation import encode_class_labels, normalize_image_shape, validate_input
 
 __all__ = [
     "BACKBONE_CONSTRAINTS",
@@ -20,6 +20,7 @@ __all__ = [
     "StopOnNonFinite",
     "TRAINING_CONSTRAINTS",
     "TensorPairDataset",
+    "encode_class_labels",
     "make_generator",
     "normalize_image_shape",
     "resolve_device",

@@ -13,9 +13,15 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import validate_data
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
 
-__all__ = ["normalize_image_shape", "validate_input"]
+__all__ = ["encode_class_labels", "normalize_image_shape", "validate_input"]
 
 
 def normalize_image_shape(image_shape: Any) -> tuple[int, int, int] | None:
@@ -129,3 +135,29 @@ def _input_shape_for_fit(
             "the flattened images or image_shape=None for plain vectors."
         )
     return requested
+
+
+def encode_class_labels(estimator: BaseEstimator, X: Any, y: Any, *, hint: str = "") -> np.ndarray:
+    """Set ``estimator.classes_`` and return ``y`` as int64 codes (at least 2 classes).
+
+    ``y``: 1-D class labels of any hashable type, NumPy or torch. ``hint`` is
+    appended to the single-class error (e.g. how to fit without labels).
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
+    if hasattr(y, "toarray"):
+        raise TypeError("A sparse y is not supported; pass a 1-D array of class labels.")
+    y = _as_numpy(y)
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(X, y)
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    estimator.classes_ = encoder.classes_
+    if len(estimator.classes_) < 2:
+        raise ValueError(
+            f"y has a single class ({estimator.classes_[0]!r}); "
+            f"{type(estimator).__name__} needs at least 2 classes.{hint}"
+        )
+    return encoder.transform(y).astype(np.int64)
