@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -13,10 +14,16 @@ import numpy as np
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
+PARTS = RESULTS / "parts"  # per-part results of split runs (git-ignored)
 
 
 def git_commit() -> str:
-    """HEAD's hash, with ``+dirty`` when the work tree has uncommitted changes."""
+    """HEAD's hash, with ``+dirty`` when the work tree has uncommitted changes.
+
+    ``$SKLPROXY_COMMIT`` overrides it, for copies of the tree that carry no ``.git``.
+    """
+    if os.environ.get("SKLPROXY_COMMIT"):  # a copy of the tree without .git (the GPU machine)
+        return os.environ["SKLPROXY_COMMIT"]
     root = Path(__file__).resolve().parents[1]
     try:
         sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=root, text=True,
@@ -84,3 +91,32 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def write_part(stem: str, part: str, data: dict) -> None:
+    """``results/parts/<stem>.<part>.json``: one part of a benchmark, rewritten as it grows.
+
+    A benchmark can run its parts in separate processes (``--part``, as the GPU
+    session does, several at once on one card); ``--merge`` then assembles the
+    parts that finished into the result files. Writing after every step keeps
+    what was measured when a part is stopped by a time limit.
+    """
+    PARTS.mkdir(parents=True, exist_ok=True)
+    tmp = PARTS / f"{stem}.{part}.json.tmp"
+    tmp.write_text(json.dumps(data, indent=2, default=_jsonable) + "\n")
+    tmp.replace(PARTS / f"{stem}.{part}.json")
+
+
+def read_parts(stem: str, parts) -> dict:
+    """The parts of ``stem`` that exist, by name, in the order given."""
+    out = {}
+    for part in parts:
+        path = PARTS / f"{stem}.{part}.json"
+        if path.exists():
+            out[part] = json.loads(path.read_text())
+    return out
+
+
+def _jsonable(value):
+    """NumPy scalars as numbers, anything else JSON cannot hold as its ``str``."""
+    return value.item() if hasattr(value, "item") else str(value)

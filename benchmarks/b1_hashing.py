@@ -17,10 +17,20 @@ jitter and occlusion.
 from __future__ import annotations
 
 import argparse
+import time
 
 import numpy as np
 import torch
-from _common import load_fmnist, markdown_table, run_info, timed, write_results
+from _common import PARTS as PARTS_DIR
+from _common import (
+    load_fmnist,
+    markdown_table,
+    read_parts,
+    run_info,
+    timed,
+    write_part,
+    write_results,
+)
 from sklearn.decomposition import PCA
 from sklearn.frozen import FrozenEstimator
 
@@ -100,25 +110,25 @@ def retention(hasher, Xte, seed):
     return out
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CPU-sized subset and schedule")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    if args.quick:
-        data = load_fmnist(4000, 1000)
+PARTS = ("main", "sup", "unsup", "coarse")
+
+
+def settings(quick: bool, device: str, seed: int) -> tuple[dict, tuple]:
+    if quick:
         common = dict(backbone="convnet", width=16, max_epochs=6, batch_size=128, lr=2e-3)
         ks = (100, 1000)
     else:
-        data = load_fmnist()
-        common = dict(backbone="resnet18", width=32, max_epochs=30, batch_size=512, lr=2e-3)
+        common = dict(backbone="resnet18", width=32, max_epochs=20, batch_size=512, lr=2e-3)
         ks = (1000, 5000)
-    Xtr, ytr, Xte, yte = data
-    common.update(device=device, random_state=args.seed, augment=ImageAugment(hflip=0.5),
+    common.update(device=device, random_state=seed, augment=ImageAugment(hflip=0.5),
                   temperature=0.1)
-    info = run_info(args.seed, device, args.quick)
+    return common, ks
+
+
+def run_part(part: str, data, common: dict, ks: tuple, seed: int, save) -> None:
+    """One part of B1; ``save(rows, extra)`` is called after every measurement."""
+    Xtr, ytr, Xte, yte = data
+    flat_tr, flat_te = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
     rows, extra = [], {}
 
     def fit(y=ytr, **kw):
@@ -126,39 +136,70 @@ def main():
         _, seconds = timed(hasher.fit, Xtr, y)
         return hasher, seconds
 
-    ddtl, t = fit(n_path_bits=12, alpha=1.0, beta=0.1)
-    db, q = ddtl.transform(Xtr), ddtl.transform(Xte)
-    rows.append(code_quality("DDTL (beta=0.1)", db, q, ytr, yte,
-                             float((ddtl.predict(Xte) == yte).mean()), t, ks))
-    extra["retention"] = retention(ddtl, Xte, args.seed)
+    def add(name, model, seconds, with_accuracy=True, codes=None):
+        db, q = codes if codes is not None else (model.transform(Xtr), model.transform(Xte))
+        acc = float((model.predict(Xte) == yte).mean()) if with_accuracy else None
+        rows.append(code_quality(name, db, q, ytr, yte, acc, seconds, ks))
+        save(rows, extra)
 
-    sup, t = fit(n_path_bits=12, alpha=1.0, beta=0.0)
-    rows.append(code_quality("supervised only (beta=0)", sup.transform(Xtr), sup.transform(Xte),
-                             ytr, yte, float((sup.predict(Xte) == yte).mean()), t, ks))
+    if part == "main":  # the headline model, its retention, and a larger beta beside it
+        ddtl, t = fit(n_path_bits=12, alpha=1.0, beta=0.1)
+        add("DDTL (beta=0.1)", ddtl, t)
+        extra["retention"] = retention(ddtl, Xte, seed)
+        save(rows, extra)
+        strong, t = fit(n_path_bits=12, alpha=1.0, beta=1.0)
+        add("DDTL (beta=1.0)", strong, t)
+    elif part == "sup":  # the supervised-only ablation and CrPCA on its classifier
+        sup, t = fit(n_path_bits=12, alpha=1.0, beta=0.0)
+        add("supervised only (beta=0)", sup, t)
+        crpca, t = timed(CrPCA(n_path_bits=12, classifier=FrozenEstimator(sup)).fit, flat_tr, ytr)
+        add("CrPCA (same classifier)", None, t, False,
+            (crpca.transform(flat_tr), crpca.transform(flat_te)))
+    elif part == "unsup":  # the unsupervised mode and the pixel baselines
+        unsup, t = fit(n_path_bits=16, alpha=0.0, beta=1.0)
+        add("unsupervised (alpha=0)", unsup, t, False)
+        codes, t = timed(itq_codes, flat_tr, flat_te, 16, seed)
+        add("ITQ on pixels", None, t, False, codes)
+        codes, t = timed(lsh_codes, flat_tr, flat_te, 16, seed)
+        add("LSH on pixels", None, t, False, codes)
+    elif part == "coarse":  # fit on 5 super-classes, classify the 10 fine classes
+        coarse_tr = fashion_mnist_superclasses(ytr)
+        extra["coarse_to_fine_fine_accuracy"] = {}
+        for beta in (0.1, 0.0):
+            model, _ = fit(n_path_bits=12, alpha=1.0, beta=beta, y=coarse_tr)
+            extra["coarse_to_fine_fine_accuracy"][f"beta={beta}"] = coarse_to_fine(
+                model, Xtr, ytr, Xte, yte)
+            save(rows, extra)
+        print("coarse-to-fine", extra["coarse_to_fine_fine_accuracy"], flush=True)
+    else:
+        raise ValueError(f"unknown part {part!r}; expected one of {PARTS}")
 
-    flat_tr, flat_te = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
-    crpca, t = timed(CrPCA(n_path_bits=12, classifier=FrozenEstimator(sup)).fit, flat_tr, ytr)
-    rows.append(code_quality("CrPCA (same classifier)", crpca.transform(flat_tr),
-                             crpca.transform(flat_te), ytr, yte, None, t, ks))
 
-    unsup, t = fit(n_path_bits=16, alpha=0.0, beta=1.0)
-    rows.append(code_quality("unsupervised (alpha=0)", unsup.transform(Xtr), unsup.transform(Xte),
-                             ytr, yte, None, t, ks))
-    (itq_tr, itq_te), t = timed(itq_codes, flat_tr, flat_te, 16, args.seed)
-    rows.append(code_quality("ITQ on pixels", itq_tr, itq_te, ytr, yte, None, t, ks))
-    (lsh_tr, lsh_te), t = timed(lsh_codes, flat_tr, flat_te, 16, args.seed)
-    rows.append(code_quality("LSH on pixels", lsh_tr, lsh_te, ytr, yte, None, t, ks))
-
-    coarse_tr = fashion_mnist_superclasses(ytr)
-    coarse = {}
-    for beta in (0.1, 0.0):
-        model, _ = fit(n_path_bits=12, alpha=1.0, beta=beta, y=coarse_tr)
-        coarse[f"beta={beta}"] = coarse_to_fine(model, Xtr, ytr, Xte, yte)
-    extra["coarse_to_fine_fine_accuracy"] = coarse
-    print("coarse-to-fine", coarse, flush=True)
-
-    d, s = rows[0], rows[1]
-    extra["entropy_gain_over_beta0_bits"] = d["entropy_bits"] - s["entropy_bits"]
+def merge(stem: str, quick: bool, ks: tuple) -> None:
+    """The result files from whichever parts finished (rows in part order)."""
+    parts = read_parts(stem, PARTS)
+    if not parts:
+        raise SystemExit(f"no parts of {stem} found in {PARTS_DIR}")
+    rows = [row for p in parts.values() for row in p["rows"]]
+    extra = {k: v for p in parts.values() for k, v in p["extra"].items()}
+    first = next(iter(parts.values()))
+    info, settings_ = first["info"], first["settings"]
+    info["parts"] = {name: {"complete": p["complete"], "wall_seconds": p["wall_seconds"]}
+                     for name, p in parts.items()}
+    by_name = {r["model"]: r for r in rows}
+    notes = []
+    if "DDTL (beta=0.1)" in by_name and "supervised only (beta=0)" in by_name:
+        extra["entropy_gain_over_beta0_bits"] = (by_name["DDTL (beta=0.1)"]["entropy_bits"]
+                                                 - by_name["supervised only (beta=0)"]["entropy_bits"])
+        notes.append(f"Entropy gain of DDTL over beta=0: {extra['entropy_gain_over_beta0_bits']:.2f} bits.")
+    if "coarse_to_fine_fine_accuracy" in extra:
+        notes.append("Coarse-to-fine fine-class accuracy: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in extra["coarse_to_fine_fine_accuracy"].items()) + ".")
+    missing = [name for name in PARTS if name not in parts or not parts[name]["complete"]]
+    if missing:
+        notes.append(f"Parts not run or stopped before the end (time limit): {', '.join(missing)}.")
+    if info.get("concurrent"):
+        notes.append("Parts ran concurrently on the one card: fit times are upper bounds.")
     k0 = ks[0]
     header = ["model", "bits", "test acc", f"mAP@{k0} code", f"mAP@{k0} hamming",
               f"mAP@{ks[1]} code", "entropy (bits)", "unique %", "mean collisions", "fit s"]
@@ -166,15 +207,46 @@ def main():
                    r[f"map@{k0}_code"], r[f"map@{k0}_hamming"], r[f"map@{ks[1]}_code"],
                    r["entropy_bits"], r["unique_percent"], r["mean_collisions"], r["fit_seconds"]]
                   for r in rows]
-    title = (f"B1 hashing, Fashion-MNIST {'QUICK CPU subset' if args.quick else 'full'} "
-             f"({len(Xtr)} train / {len(Xte)} test), {info['device_name']}, commit {info['commit'][:8]}")
-    table = (f"### {title}\n\n" + markdown_table(header, table_rows)
-             + f"\nEntropy gain of DDTL over beta=0: {extra['entropy_gain_over_beta0_bits']:.2f} bits. "
-             + "Coarse-to-fine fine-class accuracy: "
-             + ", ".join(f"{k} {v:.3f}" for k, v in coarse.items()) + ".\n")
-    write_results("b1_hashing_quick" if args.quick else "b1_hashing",
-                  {"info": info, "settings": {k: str(v) for k, v in common.items()},
-                   "rows": rows, **extra}, table)
+    title = (f"B1 hashing, Fashion-MNIST {'QUICK CPU subset' if quick else 'full'} "
+             f"({info['n_train']} train / {info['n_test']} test), {info['device_name']}, "
+             f"commit {info['commit'][:8]}")
+    table = f"### {title}\n\n" + markdown_table(header, table_rows) + "\n" + " ".join(notes) + "\n"
+    write_results(stem, {"info": info, "settings": settings_, "rows": rows, **extra}, table)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="CPU-sized subset and schedule")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--part", choices=PARTS, action="append",
+                        help="run only these parts (repeatable) and write their part files")
+    parser.add_argument("--merge", action="store_true",
+                        help="only assemble the result files from existing part files")
+    parser.add_argument("--concurrent", action="store_true",
+                        help="record that other parts share the device (fit times are upper bounds)")
+    args = parser.parse_args()
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    stem = "b1_hashing_quick" if args.quick else "b1_hashing"
+    common, ks = settings(args.quick, device, args.seed)
+    if args.merge:
+        return merge(stem, args.quick, ks)
+    data = load_fmnist(4000, 1000) if args.quick else load_fmnist()
+    info = {**run_info(args.seed, device, args.quick), "n_train": len(data[0]),
+            "n_test": len(data[2]), "concurrent": args.concurrent}
+    for part in args.part or PARTS:
+        start = time.perf_counter()
+
+        def save(rows, extra, complete=False, part=part, start=start):
+            write_part(stem, part, {"info": info, "settings": {k: str(v) for k, v in common.items()},
+                                    "rows": rows, "extra": extra, "complete": complete,
+                                    "wall_seconds": time.perf_counter() - start})
+
+        run_part(part, data, common, ks, args.seed, save)
+        parts = read_parts(stem, [part])[part]
+        save(parts["rows"], parts["extra"], complete=True)
+    if not args.part:
+        merge(stem, args.quick, ks)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import git_commit
+from _common import git_commit, read_parts, write_part
 from sklearn.pipeline import make_pipeline
 
 from sklproxy.datasets import (
@@ -49,9 +49,9 @@ SETTINGS = {
     # spacings and 1.0 did best in a sweep on colour-biased digits (0.1, 0.3, 1.0)
     "headline": dict(
         n_train=60000, n_test=10000,
-        lad=dict(n_codes=128, code_dim=64, width=64, max_epochs=15, batch_size=128, lr=2e-3),
+        lad=dict(n_codes=128, code_dim=64, width=64, max_epochs=10, batch_size=256, lr=2e-3),
         walk={"background": dict(walk_steps=20, alpha=1.0), "foreground": dict(walk_steps=7, alpha=1.0)},
-        clf=dict(backbone="resnet20", max_epochs=20, batch_size=256, lr=2e-3),
+        clf=dict(backbone="resnet20", max_epochs=15, batch_size=256, lr=2e-3),
         pixel=dict(n_train=60000, iterations=1000, batch_size=128, gr_every=25),
     ),
     "quick": dict(
@@ -76,7 +76,8 @@ def load(n_train: int, n_test: int, seed: int):
     return Xtr[tr], ytr[tr], Xte[te], yte[te]
 
 
-def run_colour(kind: str, data, cfg: dict, device: str, seed: int) -> dict:
+def run_colour(kind: str, data, cfg: dict, device: str, seed: int, save=lambda out: None) -> dict:
+    """Vanilla vs LAD pipeline on one colour protocol; ``save(partial)`` after the vanilla model."""
     Xtr, ytr, Xte, yte = data
     Xb, _ = make_colour_biased(Xtr, ytr, kind=kind, bias_ratio=1.0, random_state=seed)
     tests = {mode: make_colour_biased(Xte, yte, kind=kind, test_mode=mode, random_state=seed + 1)[0]
@@ -88,6 +89,7 @@ def run_colour(kind: str, data, cfg: dict, device: str, seed: int) -> dict:
     vanilla = ImageClassifier(**cfg["clf"], **common).fit(Xb, ytr)
     out["vanilla_fit_s"] = time.perf_counter() - t
     out["vanilla"] = {mode: float(vanilla.score(X, yte)) for mode, X in tests.items()}
+    save(out)
 
     lad = LADDebiaser(**cfg["lad"], **cfg["walk"][kind], **common)
     pipe = make_pipeline(lad, ImageClassifier(**cfg["clf"], **common))
@@ -180,11 +182,14 @@ def write_markdown(res: dict, path: Path) -> None:
     lines = [f"# B3 debiasing: colour-biased Fashion-MNIST, 100 % bias ({label})", "",
              f"commit `{res['commit'][:12]}`, device {res['device']}, torch {res['torch']}, "
              f"seed {res['seed']}, train {res['n_train']}, test {res['n_test']}, "
-             f"total {res['wall_s']:.0f} s", "",
+             f"parts' wall time summed {res['wall_s']:.0f} s", "",
              "| colour | model | independent | conditioned | fit s |", "|---|---|---|---|---|"]
     for r in res["colour"]:
         lines.append(f"| {r['kind']} | vanilla ResNet-20 | {100 * r['vanilla']['independent']:.1f} % | "
                      f"{100 * r['vanilla']['conditioned']:.1f} % | {r['vanilla_fit_s']:.0f} |")
+        if "lad" not in r:
+            lines.append(f"| {r['kind']} | LAD + ResNet-20 (pipeline) | stopped by the time limit | | |")
+            continue
         lines.append(f"| {r['kind']} | LAD + ResNet-20 (pipeline) | {100 * r['lad']['independent']:.1f} % | "
                      f"{100 * r['lad']['conditioned']:.1f} % | {r['lad_fit_s']:.0f} |")
         raw = r["lad_classifier_on_raw_test"]
@@ -193,12 +198,19 @@ def write_markdown(res: dict, path: Path) -> None:
     lines += ["", "Walk diagnostics (training images):", "",
               "| colour | entropy before | after | max | f acc. before | after walk | codes changed | codebook usage |",
               "|---|---|---|---|---|---|---|---|"]
-    for r in res["colour"]:
+    for r in (r for r in res["colour"] if "walk" in r):
         w = r["walk"]
         lines.append(f"| {r['kind']} | {w['entropy_before']:.3f} | {w['entropy_after']:.3f} | "
                      f"{w['entropy_max']:.3f} | {w['f_train_accuracy']:.2f} | "
                      f"{w['f_accuracy_after_walk']:.2f} | {w['code_change']:.2f} | {w['codebook_usage']:.2f} |")
-    px = res["one_pixel"]
+    if res.get("missing_parts"):
+        lines += ["", f"Parts not finished (time limit): {', '.join(res['missing_parts'])}."]
+    if res.get("concurrent"):
+        lines += ["", "The parts shared the one card concurrently: fit times are upper bounds."]
+    px = res.get("one_pixel")
+    if px is None:
+        path.write_text("\n".join(lines) + "\n")
+        return
     lines += ["", "One-pixel diagnostic (ResNet-20, plain loop):", "",
               f"train accuracy {100 * px['train_accuracy']:.1f} %, test accuracy with a random "
               f"pixel {100 * px['test_accuracy_random_pixel']:.1f} %, GR first below 1 at "
@@ -216,6 +228,8 @@ def maybe_plot(res: dict) -> None:
     except ImportError:
         print("matplotlib is not installed: no PNGs written")
         return
+    if "one_pixel" not in res:
+        return
     its, grs = zip(*res["one_pixel"]["gr_curve"])
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.plot(its, grs)
@@ -227,28 +241,57 @@ def maybe_plot(res: dict) -> None:
     fig.savefig(ROOT.parent / "docs" / f"b3_gr_curve{suffix}.png", dpi=120)
 
 
+PARTS = ("background", "foreground", "pixel")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CPU subset run (minutes)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--kinds", default="background,foreground")
+    parser.add_argument("--part", choices=PARTS, action="append",
+                        help="run only these parts (repeatable) and write their part files")
+    parser.add_argument("--merge", action="store_true",
+                        help="only assemble the result files from existing part files")
+    parser.add_argument("--concurrent", action="store_true",
+                        help="record that other parts share the device (fit times are upper bounds)")
     args = parser.parse_args()
+    name = "b3_debias_quick" if args.quick else "b3_debias"
+    if args.merge:
+        return merge(name)
     cfg = SETTINGS["quick" if args.quick else "headline"]
     device = str(resolve_device(args.device))
-    t0 = time.perf_counter()
     data = load(cfg["n_train"], cfg["n_test"], args.seed)
-    res = {"benchmark": "B3", "quick": args.quick, "commit": git_commit(), "device": device,
-           "device_name": torch.cuda.get_device_name() if device.startswith("cuda") else platform.processor() or "cpu",
-           "torch": torch.__version__, "seed": args.seed, "n_train": cfg["n_train"], "n_test": cfg["n_test"],
-           "colour": []}
-    for kind in args.kinds.split(","):
-        r = run_colour(kind, data, cfg, device, args.seed)
-        print(kind, r["vanilla"], r["lad"], r["walk"], flush=True)
-        res["colour"].append(r)
-    res["one_pixel"] = run_one_pixel(data, cfg, device, args.seed)
-    res["wall_s"] = time.perf_counter() - t0
-    name = "b3_debias_quick" if args.quick else "b3_debias"
+    meta = {"benchmark": "B3", "quick": args.quick, "commit": git_commit(), "device": device,
+            "device_name": torch.cuda.get_device_name() if device.startswith("cuda") else platform.processor() or "cpu",
+            "torch": torch.__version__, "seed": args.seed, "n_train": cfg["n_train"], "n_test": cfg["n_test"],
+            "concurrent": args.concurrent}
+    for part in args.part or PARTS:
+        t0 = time.perf_counter()
+        if part == "pixel":
+            r = run_one_pixel(data, cfg, device, args.seed)
+        else:
+            r = run_colour(part, data, cfg, device, args.seed, save=lambda partial, part=part, t0=t0: write_part(
+                name, part, {**meta, "wall_s": time.perf_counter() - t0, "result": partial}))
+            print(part, r["vanilla"], r["lad"], r["walk"], flush=True)
+        write_part(name, part, {**meta, "wall_s": time.perf_counter() - t0, "result": r})
+    if not args.part:
+        merge(name)
+
+
+def merge(name: str) -> None:
+    """The result files from whichever parts finished."""
+    parts = read_parts(name, PARTS)
+    if not parts:
+        raise SystemExit(f"no parts of {name} found")
+    first = next(iter(parts.values()))
+    res = {k: v for k, v in first.items() if k not in ("result", "wall_s")}
+    res["wall_s"] = sum(p["wall_s"] for p in parts.values())
+    res["wall_s_parts"] = {part: p["wall_s"] for part, p in parts.items()}
+    res["missing_parts"] = [part for part in PARTS if part not in parts]
+    res["colour"] = [p["result"] for part, p in parts.items() if part != "pixel"]
+    if "pixel" in parts:
+        res["one_pixel"] = parts["pixel"]["result"]
     out = ROOT / "results"
     out.mkdir(exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(res, indent=2, default=str))

@@ -95,6 +95,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per timed fit (default 2; quick 1)")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if args.quick:
@@ -105,6 +106,7 @@ def main():
         X, y, _, _ = load_fmnist()
         cfg = dict(backbone="resnet18", width=64, batch_size=512)
         epochs = 2
+    epochs = args.epochs or epochs
     info = run_info(0, str(device), args.quick)
     runners = {"sklproxy DDTLHasher.fit": sklproxy_fit, "minimal PyTorch loop": minimal_loop,
                "default skorch + CPU DataLoader": default_skorch}
