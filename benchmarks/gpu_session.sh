@@ -1,28 +1,39 @@
 #!/usr/bin/env bash
 # Every GPU check in one command, for a session that is lent a GPU for a few minutes.
 #
-#   1. B4 throughput, alone on the card (its timings need the card to itself);
-#   2. then, concurrently on the one card: the CUDA tests (tests/test_cuda.py),
-#      the parts of B1 (main, sup, unsup, coarse), B2 (dhog, iic, kmeans) and
-#      B3 (background, foreground, pixel), each a process with a time limit.
-#      Every part writes its results as it goes (benchmarks/results/parts/), so
-#      a part stopped by the limit still reports what it measured;
-#   3. the parts are merged into benchmarks/results/b{1,2,3}_*.{json,md}, the
-#      docs table is regenerated, and everything is packed into $OUT.
+#   bash benchmarks/gpu_session.sh [ITEM ...]
+#
+# ITEMs run one after another, in priority order, each limited to the time
+# left in the budget ($GPU_SESSION_SECONDS, default 560): `tests` (the CUDA
+# tests, tests/test_cuda.py), `b4`, and benchmark parts `b1:main`, `b1:sup`,
+# `b1:unsup`, `b1:coarse`, `b2:dhog`, `b2:iic`, `b2:kmeans`, `b3:background`,
+# `b3:foreground`, `b3:pixel`. An ITEM ending in `&` runs in the background,
+# beside the items after it (only for work whose timing is not reported, such
+# as `tests&`). Every part writes its results as it goes
+# (benchmarks/results/parts/), so a part stopped by the limit still reports
+# what it measured; at the end the parts are merged into
+# benchmarks/results/b{1,2,3}_*.{json,md}, docs/benchmarks.md is regenerated
+# and everything is packed into $OUT.
+#
+# Measured on an H100 (2026-11-26): running eleven parts at once gained
+# nothing (the card was saturated and no training part finished in 370 s),
+# hence one at a time, most important first.
 #
 # Preparation (here, on the CPU machine, in the repo root):
 #   echo /.whl/ >> .git/info/exclude
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-#       --implementation cp --platform manylinux2014_x86_64 -d .whl skorch==1.4.0   # the image has tqdm, tabulate
+#       --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+#       -d .whl skorch==1.4.0 scikit-learn==1.9.1     # the image has tqdm, tabulate, scipy
 #   mkdir -p data/fashion-mnist && cp /usr/share/datasets/fashion-mnist/*.gz data/fashion-mnist/
 # Then run on the device, carrying .whl and data:
 #   SKLPROXY_COMMIT=$(git rev-parse HEAD) GPU_SESSION_SECONDS=560 bash benchmarks/gpu_session.sh
-# On a CPU machine, GPU_SESSION_SMOKE=1 runs the same plumbing on tiny settings.
+# On a CPU machine, GPU_SESSION_SMOKE=1 runs the same plumbing with --quick settings.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
 budget=${GPU_SESSION_SECONDS:-560}
-left() { echo $((budget - (SECONDS - start))); }
+reserve=20  # merging and packing
+left() { echo $((budget - reserve - (SECONDS - start))); }
 if [ -d .whl ]; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site .whl/*.whl && export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
@@ -36,49 +47,48 @@ python3 -c "import sys, torch, sklearn, skorch, numpy; print(sys.version.split()
 
 quick=()
 b4_args=()
-if [ -n "${GPU_SESSION_SMOKE:-}" ]; then  # plumbing check on a CPU machine
+if [ -n "${GPU_SESSION_SMOKE:-}" ]; then
     quick=(--quick)
     b4_args=(--quick --repeats 1)
 fi
+declare -A SCRIPT=([b1]=b1_hashing.py [b2]=b2_clustering.py [b3]=b3_debias.py)
+plan=("$@")
+[ ${#plan[@]} -eq 0 ] && plan=(b4 "tests&" b1:main b1:sup b2:dhog b2:iic b3:background b3:foreground
+                               b3:pixel b1:unsup b1:coarse b2:kmeans)
+for item in "${plan[@]}"; do
+    background=""
+    [[ $item == *"&" ]] && background=1 && item=${item%&}
+    limit=$(left)
+    if [ "$limit" -lt 10 ]; then echo "--- $item: skipped, no time left"; continue; fi
+    echo "=== $item (limit ${limit} s, t=$((SECONDS - start)) s)"
+    case $item in
+        tests) cmd=(python3 -m pytest -q tests/test_cuda.py) ;;
+        b4) cmd=(python3 benchmarks/b4_throughput.py "${b4_args[@]}") ;;
+        b[123]:*) cmd=(python3 "benchmarks/${SCRIPT[${item%%:*}]}" "${quick[@]}" --part "${item#*:}") ;;
+        *) echo "unknown item $item"; continue ;;
+    esac
+    [ -n "$background" ] && [[ $item == b[123]:* ]] && cmd+=(--concurrent)
+    if [ -n "$background" ]; then
+        timeout "$limit" "${cmd[@]}" > "$logs/${item/:/_}.log" 2>&1 &
+    else
+        timeout "$limit" "${cmd[@]}" > "$logs/${item/:/_}.log" 2>&1
+        echo "    exit $?, $(tail -n 1 "$logs/${item/:/_}.log" | cut -c1-160)"
+    fi
+done
+wait
 
-echo "=== B4 throughput, alone on the card ($(left) s left)"
-(cd benchmarks && timeout 200 python3 b4_throughput.py "${b4_args[@]}") > "$logs/b4.log" 2>&1
-tail -n 12 "$logs/b4.log"
-
-limit=$(( $(left) - 45 ))
-echo "=== concurrent parts, each limited to ${limit} s"
-export OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
-launch() {  # launch NAME SCRIPT ARGS...: one part in the background
-    local name=$1; shift
-    (cd benchmarks && timeout "$limit" python3 "$@") > "$logs/$name.log" 2>&1 &
-}
-(timeout "$limit" python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py) > "$logs/cuda_tests.log" 2>&1 &
-for part in main sup unsup coarse; do
-    launch "b1_$part" b1_hashing.py "${quick[@]}" --concurrent --part "$part"
+echo "=== merge (t=$((SECONDS - start)) s)"
+for script in b1_hashing.py b2_clustering.py b3_debias.py; do
+    (cd benchmarks && python3 "$script" "${quick[@]}" --merge > "$logs/merge_${script%.py}.log" 2>&1) \
+        || echo "no parts to merge: $script"
 done
-for part in dhog iic; do
-    launch "b2_$part" b2_clustering.py "${quick[@]}" --concurrent --part "$part"
-done
-OMP_NUM_THREADS=4 launch b2_kmeans b2_clustering.py "${quick[@]}" --concurrent --part kmeans
-for part in background foreground pixel; do
-    launch "b3_$part" b3_debias.py "${quick[@]}" --concurrent --part "$part"
-done
-while [ -n "$(jobs -r)" ]; do
-    sleep 30
-    util=$(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null)
-    echo "t=$((SECONDS - start)) s, running: $(jobs -r | wc -l), gpu: ${util:-n/a}, parts: $(ls benchmarks/results/parts 2>/dev/null | tr '\n' ' ')"
-done
-
-echo "=== merge ($(left) s left)"
-(cd benchmarks && for script in b1_hashing.py b2_clustering.py b3_debias.py; do
-    python3 "$script" "${quick[@]}" --merge > "$logs/merge_${script%.py}.log" 2>&1 || echo "merge failed: $script"
-done)
 python3 benchmarks/make_docs.py > "$logs/make_docs.log" 2>&1 || echo "make_docs failed"
-echo "=== CUDA tests"; tail -n 5 "$logs/cuda_tests.log"
-for f in "$logs"/*.log; do echo "--- $(basename "$f"): $(tail -n 1 "$f" | cut -c1-200)"; done
-for f in benchmarks/results/b[1-4]_*.md; do echo "=== $f"; cat "$f"; done
+[ -f "$logs/tests.log" ] && { echo "=== CUDA tests"; tail -n 3 "$logs/tests.log"; }
+for f in benchmarks/results/b[1-4]_*.md; do
+    [[ $f == *quick* ]] || { echo "=== $f"; cat "$f"; }
+done
 if [ -n "${OUT:-}" ]; then
-    tar czf "$OUT/gpu_session.tar.gz" benchmarks/results docs "$logs"
-    cp "$logs/b4.log" "$logs/cuda_tests.log" "$OUT"/
+    tar czf "$OUT/gpu_session.tar.gz" benchmarks/results docs "$logs" 2>/dev/null
+    cp "$logs"/b4.log "$logs"/tests.log "$OUT"/ 2>/dev/null
 fi
 echo "done in $((SECONDS - start)) s"

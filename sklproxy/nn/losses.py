@@ -40,16 +40,16 @@ def nt_xent(
     sim = z @ z.T / temperature                                 # (2N, 2N)
     gid = torch.zeros(n, dtype=torch.long, device=z.device) if groups is None else groups.long()
     gid = torch.cat([gid, gid])                                 # (2N,)
-    same = gid[:, None] == gid[None, :]
+    same = gid[:, None] == gid[None, :]                         # (2N, 2N)
     self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     logits = sim.masked_fill(~same | self_mask, float("-inf"))
-    pos = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-    per_anchor = torch.logsumexp(logits, dim=1) - sim[torch.arange(2 * n, device=z.device), pos]
+    anchor = torch.arange(2 * n, device=z.device)
+    pos = (anchor + n) % (2 * n)                                # the other view of each item
+    per_anchor = torch.logsumexp(logits, dim=1) - sim[anchor, pos]  # (2N,); 0 without negatives
 
-    # group means, then the mean over groups that have negatives
-    _, inverse, counts = torch.unique(gid, return_inverse=True, return_counts=True)
-    sums = torch.zeros(len(counts), device=z.device).index_add(0, inverse, per_anchor)
-    valid = counts > 2                                          # more than one item (2 views each)
-    if not bool(valid.any()):
-        return per_anchor.sum() * 0.0
-    return (sums[valid] / counts[valid]).mean()
+    # mean within each group, then over the groups that have negatives:
+    # sum_i w_i * l_i / sum_i w_i with w_i = [group size > 2] / group size, so
+    # sum_i w_i counts those groups. No host synchronisation (no unique/any).
+    size = same.sum(dim=1).float()                              # (2N,) views in the anchor's group
+    weight = (size > 2).float() / size                          # (2N,)
+    return (weight * per_anchor).sum() / weight.sum().clamp_min(1.0)

@@ -2,8 +2,11 @@
 
 :class:`DeviceNet` is a :class:`skorch.NeuralNet` that only overrides skorch's
 hooks: ``get_iterator`` (index slices of device-resident tensors instead of a
-``DataLoader``), ``infer`` (bf16 autocast on CUDA), and the ``on_train_begin``
-/ ``on_train_end`` notifications that own the seeded generators of one fit.
+``DataLoader``), ``infer`` (bf16 autocast on CUDA), ``initialize_module``
+(channels-last convolutions on CUDA, the augmentation module),
+``run_single_epoch`` (batch losses read back once per epoch, not per step),
+and the ``on_train_begin`` / ``on_train_end`` notifications that own the
+seeded generators of one fit.
 :class:`StopOnNonFinite` turns a NaN/inf loss into a clear error. The
 method-specific nets subclass it and override ``get_loss`` and
 ``train_step_single``.
@@ -18,6 +21,7 @@ from typing import Any
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.dataset import get_len
 
 from ._data import BatchIterator, TensorPairDataset
 from ._device import make_generator
@@ -30,16 +34,17 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class StopOnNonFinite(Callback):
-    """Stop fitting with a clear error as soon as a batch loss is NaN/inf.
+    """Stop fitting with a clear error after an epoch in which a batch loss was NaN/inf.
 
-    Reads the loss skorch already recorded for the batch, so it costs no
-    extra device synchronisation.
+    Reads the batch losses skorch already recorded, so it costs no extra
+    device synchronisation (:class:`DeviceNet` records them once per epoch).
     """
 
-    def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        key = "train_loss" if training else "valid_loss"
-        loss = net.history[-1, "batches", -1, key]
-        if not math.isfinite(loss):
+    def on_epoch_end(self, net, **kwargs):
+        losses = [row[key] for row in net.history[-1]["batches"]
+                  for key in ("train_loss", "valid_loss") if key in row]
+        loss = next((v for v in losses if not math.isfinite(v)), None)
+        if loss is not None:
             epoch = len(net.history)
             raise NonFiniteLossError(
                 f"The training loss became {loss} in epoch {epoch}. Likely "
@@ -74,6 +79,11 @@ class DeviceNet(NeuralNet):
 
     def initialize_module(self):
         super().initialize_module()
+        if torch.device(self.device).type == "cuda":
+            # cuDNN's fast bf16 convolutions are NHWC: convolution weights in
+            # channels-last make every conv (and its activations) channels-last
+            # instead of transposing around each layer. No effect on 2-D weights.
+            self.module_.to(memory_format=torch.channels_last)
         if self.augment is not None:
             self.augment_ = self.augment().to(self.device)
         return self
@@ -108,6 +118,29 @@ class DeviceNet(NeuralNet):
             dataset, batch_size, torch.device(self.device),
             shuffle=training, generator=generator,
         )
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop, with the batch losses read back once per epoch.
+
+        skorch calls ``loss.item()`` after every batch, which makes the host
+        wait for the device at each step. Here the losses stay on the device
+        and are written into the history's batch rows in one transfer at the
+        end of the epoch, before any ``on_epoch_end`` callback reads them.
+        """
+        if iterator is None:
+            return
+        rows, losses = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            row = self.history[-1]["batches"][-1]
+            rows.append(row)
+            losses.append(step["loss"].detach().float().reshape(()))
+            row[prefix + "_batch_size"] = get_len(batch[0] if isinstance(batch, (tuple, list)) else batch)
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        for row, value in zip(rows, torch.stack(losses).tolist() if losses else []):
+            row[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", len(rows))
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on CUDA when ``use_amp``, else a no-op context."""
