@@ -14,7 +14,8 @@ benchmark with `python benchmarks/<name>.py` (headline, meant for one GPU) or
 `--quick` (CPU, small subset). Tables marked QUICK are CPU smoke runs on
 subsets: they check that the pipeline works end to end and are **not** the
 headline figures that the targets in BENCHMARKS.md refer to. Headline tables
-name the card they ran on; B5 is a CPU benchmark by design.
+name the card they ran on; B5 is a CPU benchmark by design. Earlier runs kept
+for comparison are in `benchmarks/results/archive/`.
 """
 HEADLINE = {"B1": "b1_hashing", "B2": "b2_clustering", "B3": "b3_debias", "B4": "b4_throughput",
             "B5": "b5_retrieval"}

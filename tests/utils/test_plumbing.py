@@ -108,3 +108,20 @@ def test_to_storage_copies():
     t = to_storage(a, torch.device("cpu"))
     a[:] = 0
     assert float(t.sum()) == 6.0
+
+
+def test_batch_losses_are_recorded_like_skorch(digits):
+    """DeviceNet reads the batch losses back once per epoch; the history looks as skorch's."""
+    from sklproxy.hashing import DDTLHasher
+
+    X, y = digits
+    h = DDTLHasher(n_path_bits=3, max_epochs=2, batch_size=64, width=8, device="cpu",
+                   random_state=0).fit(X[:200], y[:200])
+    for epoch in h.net_.history:
+        batches = epoch["batches"]
+        assert [b["train_batch_size"] for b in batches] == [64, 64, 64, 8]
+        assert epoch["train_batch_count"] == 4
+        losses = np.array([b["train_loss"] for b in batches])
+        assert losses.dtype == np.float64 and np.isfinite(losses).all()
+        sizes = np.array([b["train_batch_size"] for b in batches])
+        assert epoch["train_loss"] == pytest.approx((losses * sizes).sum() / sizes.sum())
