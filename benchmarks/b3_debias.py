@@ -46,10 +46,11 @@ from sklproxy.utils import resolve_device
 ROOT = Path(__file__).resolve().parent
 SETTINGS = {
     # thesis: 20 steps background, 7 foreground, alpha 0.1; here alpha is in code
-    # spacings and 1.0 did best in a sweep on colour-biased digits (0.1, 0.3, 1.0)
+    # spacings and 1.0 did best in a sweep on colour-biased digits (0.1, 0.3, 1.0);
+    # 20 codes (thesis MNIST): larger codebooks spend codes on colour-specific copies of shapes
     "headline": dict(
         n_train=60000, n_test=10000,
-        lad=dict(n_codes=128, code_dim=64, width=64, max_epochs=10, batch_size=256, lr=2e-3),
+        lad=dict(n_codes=20, code_dim=64, width=64, max_epochs=10, batch_size=256, lr=2e-3),
         walk={"background": dict(walk_steps=20, alpha=1.0), "foreground": dict(walk_steps=7, alpha=1.0)},
         clf=dict(backbone="resnet20", max_epochs=15, batch_size=256, lr=2e-3),
         pixel=dict(n_train=60000, iterations=1000, batch_size=128, gr_every=25),
@@ -57,7 +58,7 @@ SETTINGS = {
     "quick": dict(
         n_train=2000, n_test=1000,
         # 4 VQ-VAE epochs reconstructed only grey blobs; 15 give recognisable images
-        lad=dict(n_codes=64, code_dim=16, width=32, max_epochs=15, batch_size=32, lr=2e-3),
+        lad=dict(n_codes=20, code_dim=16, width=32, max_epochs=15, batch_size=32, lr=2e-3),
         walk={"background": dict(walk_steps=20, alpha=1.0), "foreground": dict(walk_steps=7, alpha=1.0)},
         clf=dict(backbone="resnet20", width=8, max_epochs=8, batch_size=64, lr=3e-3),
         pixel=dict(n_train=2000, iterations=150, batch_size=64, gr_every=15),

@@ -1,9 +1,10 @@
-"""CPU quality test: LAD on colour-biased digits (100 % bias) beats the vanilla classifier.
+"""CPU quality tests: LAD on colour-biased digits (100 % bias) beats the vanilla classifier.
 
-Foreground-coloured scikit-learn digits (``make_colour_biased``, LfF
-protocol): every training image has its class's colour, the
-independent test set a random class's colour. The same ImageClassifier is
-trained on the raw biased images and, in a pipeline, on LAD output.
+Foreground- (LfF protocol) and background-coloured (ReBias protocol)
+scikit-learn digits (``make_colour_biased``): every training image has its
+class's colour, the independent test set a random class's colour. The same
+ImageClassifier is trained on the raw biased images and, in a pipeline, on
+LAD output.
 """
 
 import numpy as np
@@ -22,25 +23,34 @@ CLF = dict(backbone="convnet", width=16, max_epochs=15, lr=3e-3, device="cpu", r
 MARGIN = 0.12
 
 
-@pytest.fixture(scope="module")
-def biased_digits():
+# Background colour: the small codebook (the default, 20 codes) is what makes the walk work;
+# measured on CPU, seed 0, 1 thread: vanilla 0.111, LAD 0.390 (with 64 codes: 0.243)
+BACKGROUND_LAD = {**LAD, "n_codes": 20}
+BACKGROUND_MARGIN = 0.14
+
+
+def _biased_digits(kind):
     X, y = load_digits(return_X_y=True)
     X = X.reshape(-1, 8, 8)
     perm = np.random.RandomState(0).permutation(len(X))
     tr, te = perm[:1200], perm[1200:]
-    Xtr, _ = make_colour_biased(X[tr], y[tr], kind="foreground", max_value=16, random_state=0)
-    Xind, _ = make_colour_biased(X[te], y[te], kind="foreground", test_mode="independent",
+    Xtr, _ = make_colour_biased(X[tr], y[tr], kind=kind, max_value=16, random_state=0)
+    Xind, _ = make_colour_biased(X[te], y[te], kind=kind, test_mode="independent",
                                  max_value=16, random_state=1)
     return Xtr, y[tr], Xind, y[te]
 
 
-def test_lad_beats_vanilla_on_independent_test_set(biased_digits):
-    Xtr, ytr, Xind, yte = biased_digits
+@pytest.mark.parametrize("kind, lad_params, margin", [
+    ("foreground", LAD, MARGIN),
+    ("background", BACKGROUND_LAD, BACKGROUND_MARGIN),
+])
+def test_lad_beats_vanilla_on_independent_test_set(kind, lad_params, margin):
+    Xtr, ytr, Xind, yte = _biased_digits(kind)
     vanilla = ImageClassifier(**CLF).fit(Xtr, ytr).score(Xind, yte)
-    pipe = make_pipeline(LADDebiaser(**LAD), ImageClassifier(**CLF)).fit(Xtr, ytr)
+    pipe = make_pipeline(LADDebiaser(**lad_params), ImageClassifier(**CLF)).fit(Xtr, ytr)
     lad = pipe.score(Xind, yte)
     walk = pipe[0].walk_entropy_
-    print(f"vanilla {vanilla:.3f} LAD {lad:.3f} walk {walk}")
+    print(f"{kind}: vanilla {vanilla:.3f} LAD {lad:.3f} walk {walk}")
     assert walk["after"] > walk["before"]
     assert vanilla < 0.2  # the shortcut: near chance on independent colours
-    assert lad > 0.2 and lad > vanilla + MARGIN
+    assert lad > 0.2 and lad > vanilla + margin
