@@ -45,11 +45,19 @@ class VQVAENet(DeviceNet):
         loss = self.get_loss(y_pred, None, X=Xi, training=True)
         loss.backward()
         quantizer = self.module_.quantizer
-        if self.restart_every and float(quantizer.seen) >= self.restart_every:
+        # count assignments on the host (the shape is known): reading the
+        # quantizer's ``seen`` buffer every step would wait for the device
+        self.seen_ += y_pred[3].numel()
+        if self.restart_every and self.seen_ >= self.restart_every:
             with torch.no_grad():
                 h = self.module_.encode(Xi)
             quantizer.restart_dead_codes(h, getattr(self, "generator_", None))
+            self.seen_ = 0
         return {"loss": loss, "y_pred": y_pred}
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.seen_ = int(self.module_.quantizer.seen)  # once per fit
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         recon, target, vq_loss, _ = y_pred
