@@ -93,6 +93,16 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def add_part_arguments(parser, parts) -> None:
+    """``--part`` (repeatable), ``--merge`` and ``--concurrent``: running a benchmark in parts."""
+    parser.add_argument("--part", choices=parts, action="append",
+                        help="run only these parts (repeatable) and write their part files")
+    parser.add_argument("--merge", action="store_true",
+                        help="only assemble the result files from existing part files")
+    parser.add_argument("--concurrent", action="store_true",
+                        help="record that other parts share the device (fit times are upper bounds)")
+
+
 def write_part(stem: str, part: str, data: dict) -> None:
     """``results/parts/<stem>.<part>.json``: one part of a benchmark, rewritten as it grows.
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from _common import PARTS as PARTS_DIR
 from _common import (
+    add_part_arguments,
     load_fmnist,
     markdown_table,
     read_parts,
@@ -219,12 +220,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="CPU-sized subset and schedule")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--part", choices=PARTS, action="append",
-                        help="run only these parts (repeatable) and write their part files")
-    parser.add_argument("--merge", action="store_true",
-                        help="only assemble the result files from existing part files")
-    parser.add_argument("--concurrent", action="store_true",
-                        help="record that other parts share the device (fit times are upper bounds)")
+    add_part_arguments(parser, PARTS)
     args = parser.parse_args()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     stem = "b1_hashing_quick" if args.quick else "b1_hashing"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import git_commit, read_parts, write_part
+from _common import add_part_arguments, git_commit, read_parts, write_part
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -184,12 +184,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument("--data-home", default=None)
-    parser.add_argument("--part", choices=PARTS, action="append",
-                        help="run only these runs (repeatable) and write their part files")
-    parser.add_argument("--merge", action="store_true",
-                        help="only assemble the result files from existing part files")
-    parser.add_argument("--concurrent", action="store_true",
-                        help="record that other runs share the device (fit times are upper bounds)")
+    add_part_arguments(parser, PARTS)
     args = parser.parse_args()
     if args.merge:
         stem = "b2_clustering_quick_cpu" if args.quick else "b2_clustering"

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import git_commit, read_parts, write_part
+from _common import add_part_arguments, git_commit, read_parts, write_part
 from sklearn.pipeline import make_pipeline
 
 from sklproxy.datasets import (
@@ -250,12 +250,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="CPU subset run (minutes)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--part", choices=PARTS, action="append",
-                        help="run only these parts (repeatable) and write their part files")
-    parser.add_argument("--merge", action="store_true",
-                        help="only assemble the result files from existing part files")
-    parser.add_argument("--concurrent", action="store_true",
-                        help="record that other parts share the device (fit times are upper bounds)")
+    add_part_arguments(parser, PARTS)
     args = parser.parse_args()
     name = "b3_debias_quick" if args.quick else "b3_debias"
     if args.merge:
