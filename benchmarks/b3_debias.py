@@ -143,7 +143,9 @@ def run_one_pixel(data, cfg: dict, device: str, seed: int) -> dict:
     Xtr, ytr = Xtr[: p["n_train"]], ytr[: p["n_train"]]
     Xp, _ = make_one_pixel(Xtr, ytr)
     Xt, _ = make_one_pixel(Xte, yte, test=True, random_state=seed)
-    to = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32) / 255.0)[:, None]
+    def to(a):
+        return torch.as_tensor(np.asarray(a, dtype=np.float32) / 255.0)[:, None]
+
     dev = resolve_device(device)
     Xp_t, Xt_t = to(Xp).to(dev), to(Xt).to(dev)
     y_t = torch.as_tensor(ytr).to(dev)

@@ -27,9 +27,10 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from _common import git_commit  # noqa: E402
+
 from sklproxy.metrics import mean_average_precision  # noqa: E402
 from sklproxy.neighbors import HammingIndex, pack_codes_faiss  # noqa: E402
 

@@ -40,7 +40,7 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.std
 
     @classmethod
-    def fit(cls, X: Tensor, per_channel: bool) -> "Standardize":
+    def fit(cls, X: Tensor, per_channel: bool) -> Standardize:
         """Per-channel statistics for images ``(N, C, H, W)``, per-feature for vectors."""
         X = X.float()
         if per_channel and X.ndim == 4:

@@ -4,11 +4,11 @@ import pickle
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.datasets import make_blobs
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from scipy import sparse
 
 from sklproxy.cluster import DHOGClusterer
 from sklproxy.cluster._dhog import selection_scores
@@ -150,15 +150,18 @@ def test_invalid_parameters(blobs):
 
 
 def test_quality_on_digits(digits):
-    """CPU quality bar on sklearn's 8x8 digits (1797 images, ~16 s).
+    """CPU quality bar on sklearn's 8x8 digits (1797 images, ~55 s).
 
-    Measured (random_state=0, torch 2.x CPU): selected head 0.55 cluster
-    accuracy, heads 0.53-0.64; chance is ~0.11, k-means on pixels ~0.79.
+    Measured with these settings (torch 2.13 CPU, one thread): selected head
+    0.869 cluster accuracy (random_state=0; 0.71 with random_state=1), heads
+    0.76-0.87; chance is ~0.11, k-means on pixels ~0.79. Long training is
+    what matters: the same net after 15 epochs and without overclustering
+    reached 0.55.
     """
     X, y = digits
-    est = DHOGClusterer(n_clusters=10, n_heads=4, n_repeats=4, backbone="convnet", width=16,
-                        max_epochs=15, batch_size=128, lr=2e-3, device="cpu",
-                        random_state=0).fit(X.reshape(-1, 8, 8))
+    est = DHOGClusterer(n_clusters=10, n_heads=4, n_repeats=4, n_overcluster=50,
+                        backbone="convnet", width=16, max_epochs=60, batch_size=128,
+                        lr=2e-3, device="cpu", random_state=0).fit(X.reshape(-1, 8, 8))
     accuracy = cluster_accuracy(y, est.labels_)
-    assert accuracy >= 0.45, accuracy
+    assert accuracy >= 0.65, accuracy
     assert len(np.unique(est.labels_)) >= 8

@@ -100,12 +100,12 @@ def test_gradient_stopping_earlier_head_gets_nothing():
 def test_dhog_push_reaches_only_later_heads():
     logits = [torch.randn(16, 3, 4, generator=torch.Generator().manual_seed(r)).requires_grad_(True)
               for r in range(2)]
-    probs = [[torch.softmax(l[:, i], 1) for i in range(3)] for l in logits]
+    probs = [[torch.softmax(lg[:, i], 1) for i in range(3)] for lg in logits]
     _, _, push = dhog_objective(probs, alpha=1.0)
     push.backward()
-    for l in logits:
-        assert l.grad[:, 0].abs().sum() == 0           # head 0 is never pushed
-        assert l.grad[:, 1:].abs().sum() > 0
+    for lg in logits:
+        assert lg.grad[:, 0].abs().sum() == 0          # head 0 is never pushed
+        assert lg.grad[:, 1:].abs().sum() > 0
 
 
 def test_dhog_objective_scaling_matches_formula():

@@ -141,10 +141,10 @@ def test_to_faiss_round_trip(n_bits):
     index = HammingIndex(ranking="hamming").fit(db)
     fidx = index.to_faiss()
     assert isinstance(fidx, faiss.IndexBinaryFlat) and fidx.ntotal == 200
-    D, I = fidx.search(pack_codes_faiss(q), 200)
+    D, ind_faiss = fidx.search(pack_codes_faiss(q), 200)
     full = (q[:, None, :] != db[None, :, :]).sum(-1)
-    np.testing.assert_array_equal(D, np.take_along_axis(full, I, 1))
-    d, ind = index.kneighbors(q, n_neighbors=200)
+    np.testing.assert_array_equal(D, np.take_along_axis(full, ind_faiss, 1))
+    d, _ = index.kneighbors(q, n_neighbors=200)
     np.testing.assert_array_equal(D, d)
 
 
