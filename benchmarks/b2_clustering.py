@@ -11,8 +11,8 @@ Headline (meant for one GPU, each fit <= 5 min on an H100)::
 
     python benchmarks/b2_clustering.py
 
-Quick CPU run (3k images, ConvNet, 30 epochs: about 3 minutes per fit on one
-core; NOT a headline)::
+Quick CPU run (3k images, ConvNet, 30 epochs: 8-9 minutes per fit on one
+core, about 17 minutes in all; NOT a headline)::
 
     python benchmarks/b2_clustering.py --quick
 
