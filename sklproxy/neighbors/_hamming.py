@@ -293,6 +293,27 @@ def _packed_positions(packed: NDArray[np.uint8]) -> tuple[NDArray[np.intp], NDAr
 # ---------------------------------------------------------------------------
 
 
+# Rows ranked together in one call of Ranker._rank_blocks: up to
+# _RANK_MAX_ROWS rows (at least 8) whose windows hold at most _RANK_ELEMENTS
+# entries in all (1 MiB of uint64). Fewer, larger calls cut the Python
+# overhead, which also holds the GIL that the worker threads share. 2 cores,
+# 10k queries x 60k codes, mAP@1000 (B5 data, medians of 4, interleaved):
+# 64-bit 1.04-1.47 s with fixed 8-row chunks, 0.82-0.99 s with these.
+_RANK_ELEMENTS = 1 << 17
+_RANK_MAX_ROWS = 128
+
+
+def _width_chunks(order: NDArray[np.intp], sorted_width: NDArray[np.intp]) -> list[NDArray[np.intp]]:
+    """Split ``order`` (rows by ascending width) into consecutive chunks for ranking."""
+    chunks, c, B = [], 0, len(order)
+    while c < B:
+        end = min(B, c + _RANK_MAX_ROWS)
+        n_rows = max(8, min(end - c, _RANK_ELEMENTS // max(int(sorted_width[end - 1]), 1)))
+        chunks.append(order[c : c + n_rows])
+        c += n_rows
+    return chunks
+
+
 class Ranker:
     """Database state for exact top-k queries under one ranking.
 
@@ -366,8 +387,7 @@ class Ranker:
         by_width = np.argsort(width, kind="stable")
         dist = np.empty((B, k), dtype=np.uint64)
         idx = np.empty((B, k), dtype=np.intp)
-        for c in range(0, B, 8):
-            rows = by_width[c : c + 8]
+        for rows in _width_chunks(by_width, width[by_width]):
             dist[rows], idx[rows] = self._rank_blocks(
                 q[rows], ulo[rows], width[rows], lo_p[rows], k
             )

@@ -304,3 +304,20 @@ def test_hamming_threshold_steps_down_and_up_in_one_batch():
         ref = np.argsort(full, axis=1, kind="stable")[:, :k]
         np.testing.assert_array_equal(ind, ref)
         np.testing.assert_array_equal(d, np.take_along_axis(full, ref, 1))
+
+
+@pytest.mark.parametrize("widths", [
+    [1] * 1000,                        # narrow blocks: chunks of the row cap
+    [70000] * 20,                      # wider than the element budget: 8 rows
+    list(range(1, 5000, 7)),           # growing widths: chunks shrink
+])
+def test_width_chunks_cover_every_row_once_within_bounds(widths):
+    from sklproxy.neighbors import _hamming as H
+
+    width = np.asarray(widths, dtype=np.intp)
+    order = np.argsort(width, kind="stable")
+    chunks = H._width_chunks(order, width[order])
+    np.testing.assert_array_equal(np.concatenate(chunks), order)
+    for rows in chunks:
+        assert 1 <= len(rows) <= H._RANK_MAX_ROWS
+        assert len(rows) <= 8 or len(rows) * width[rows].max() <= H._RANK_ELEMENTS
