@@ -1,6 +1,7 @@
 """B1: DDTL hashing on Fashion-MNIST (BENCHMARKS.md).
 
-Fits DDTL (4 class bits + 12 path bits) on the 60k training images, the
+Fits DDTL (4 class bits + 12 path bits) on the 60k training images, as
+published and with the per-class split-balance term (``gamma=3``), the
 supervised-only ablation (beta=0), the unsupervised mode (alpha=0, 16 path
 bits), CrPCA (the same trained classifier + repeated PCA on pixels), ITQ and
 LSH on pixels; reports mAP@1000/@5000 of the 10k test queries against the
@@ -148,13 +149,15 @@ def run_part(part: str, data, common: dict, ks: tuple, seed: int, save) -> None:
         rows.append(code_quality(name, db, q, ytr, yte, acc, seconds, ks))
         save(rows, extra)
 
-    if part == "main":  # the headline model, its retention, and a larger beta beside it
+    if part == "main":  # the headline model, its retention, and the balance term beside it
         ddtl, t = fit(n_path_bits=12, alpha=1.0, beta=0.1)
         add("DDTL (beta=0.1)", ddtl, t)
         extra["retention"] = retention(ddtl, Xte, seed)
         save(rows, extra)
-        strong, t = fit(n_path_bits=12, alpha=1.0, beta=1.0)
-        add("DDTL (beta=1.0)", strong, t)
+        # with the per-class split-balance term (beta=1.0 was measured before:
+        # 13.50 bits, mAP@1000 0.893 against 12.84 / 0.912 on an H100)
+        balanced, t = fit(n_path_bits=12, alpha=1.0, beta=0.1, gamma=3.0)
+        add("DDTL (beta=0.1, gamma=3)", balanced, t)
     elif part == "sup":  # the supervised-only ablation and CrPCA on its classifier
         sup, t = fit(n_path_bits=12, alpha=1.0, beta=0.0)
         add("supervised only (beta=0)", sup, t)

