@@ -37,15 +37,18 @@ __all__ = ["DDTLHasher"]
 _TREE_MEMORY_LIMIT = 4 * 2**30
 
 
-def _tree_training_bytes(depth: int, batch: int, n_features: int = 512) -> int:
+def _tree_training_bytes(depth: int, batch: int, n_features: int = 512,
+                         balance: bool = False) -> int:
     """Rough training memory of the tree part: leaf tensors of one step + the head.
 
     Per step: two views x batch x leaves x ~8 float32 temporaries (log-sigmoid
-    levels, probabilities, normalised copies and their gradients); the head:
-    ``(2**D - 1) x F`` weights with gradient and two Adam moments.
+    levels, probabilities, normalised copies and their gradients), ~6 more
+    with the split-balance term (node reach, its products and gradients); the
+    head: ``(2**D - 1) x F`` weights with gradient and two Adam moments.
     """
     n_leaves = 2**depth
-    return 2 * batch * n_leaves * 4 * 8 + (n_leaves - 1) * n_features * 4 * 4
+    temporaries = 14 if balance else 8
+    return 2 * batch * n_leaves * 4 * temporaries + (n_leaves - 1) * n_features * 4 * 4
 
 
 # ``score`` reports mAP@k in code order with this k (mAP@1000 as in B1).
@@ -290,10 +293,11 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
 
     def _check_tree_memory(self, n_samples: int) -> None:
         batch = min(self.batch_size, n_samples)
-        needed = _tree_training_bytes(self.n_path_bits, batch)
+        balance = self.gamma > 0
+        needed = _tree_training_bytes(self.n_path_bits, batch, balance=balance)
         if needed > _TREE_MEMORY_LIMIT:
             feasible = max(d for d in range(1, 31)
-                           if _tree_training_bytes(d, batch) <= _TREE_MEMORY_LIMIT)
+                           if _tree_training_bytes(d, batch, balance=balance) <= _TREE_MEMORY_LIMIT)
             raise ValueError(
                 f"n_path_bits={self.n_path_bits} is too large: its 2**{self.n_path_bits} leaves "
                 f"need about {needed / 2**30:.1f} GiB per training step with batch size "

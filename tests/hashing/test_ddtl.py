@@ -203,6 +203,10 @@ def test_bad_y_and_params(small):
         DDTLHasher(**{**FAST, "beta": 0.0}).fit(X)
     with pytest.raises(ValueError, match="n_path_bits=24 is too large"):
         DDTLHasher(**{**FAST, "n_path_bits": 24}).fit(X, y)
+    # the split-balance term needs more memory per leaf: a smaller feasible depth
+    X300, y300 = np.random.RandomState(0).normal(size=(300, 8)), np.arange(300) % 3
+    with pytest.raises(ValueError, match="n_path_bits <= 16"):
+        DDTLHasher(**{**FAST, "n_path_bits": 17, "batch_size": 256, "gamma": 1.0}).fit(X300, y300)
     with pytest.raises(ValueError, match="n_path_bits"):
         DDTLHasher(**{**FAST, "n_path_bits": 0}).fit(X, y)
     with pytest.raises(ValueError, match="image_shape"):
