@@ -130,7 +130,9 @@ def run_colour(kind: str, data, cfg: dict, device: str, seed: int, save=lambda o
     lad = LADDebiaser(**cfg["lad"], **cfg["walk"][kind], **common)
     pipe = make_pipeline(lad, ImageClassifier(**cfg["clf"], **common))
     t = time.perf_counter()
-    pipe.fit(Xb, ytr)
+    # what Pipeline.fit does, keeping the walked training images for the diagnostics
+    walked = lad.fit_transform(Xb, ytr)
+    pipe[-1].fit(walked, ytr)
     out["lad_fit_s"] = time.perf_counter() - t
     out["lad"] = {mode: float(pipe.score(X, yte)) for mode, X in tests.items()}
     # the final classifier alone on raw test images (no walk at test time)
@@ -143,9 +145,9 @@ def run_colour(kind: str, data, cfg: dict, device: str, seed: int, save=lambda o
         "codebook_usage": lad.codebook_usage_,
         # does colour still predict the label after the walk? (training images)
         "colour_decodable_raw": colour_decodability(Xb, ytr, seed),
-        "colour_decodable_walked": colour_decodability(pipe[0].transform(Xb), ytr, seed),
+        "colour_decodable_walked": colour_decodability(walked, ytr, seed),
     }
-    out["grid"] = save_grid(kind, Xb[:8], lad.transform(Xb[:8]), cfg is SETTINGS["quick"])
+    out["grid"] = save_grid(kind, Xb[:8], walked[:8], cfg is SETTINGS["quick"])
     out["settings"] = {"lad": lad.get_params(), "clf": final.get_params()}
     out["settings"]["lad"]["device"] = str(out["settings"]["lad"]["device"])
     out["settings"]["clf"]["device"] = str(out["settings"]["clf"]["device"])

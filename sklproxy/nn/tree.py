@@ -106,19 +106,22 @@ def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None) -> Ten
     0.855
     """
     u = node_logits.float()
-    depth = _depth(u.shape[-1])
+    B, depth = u.shape[0], _depth(u.shape[-1])
     reach = node_log_reach(u).exp()                                     # (B, M)
+    # each group is summed into the row of its first item; no host
+    # synchronisation (no unique, no data-dependent shapes), as in nt_xent
     if groups is None:
-        inverse = torch.zeros(u.shape[0], dtype=torch.long, device=u.device)
+        first = torch.zeros(B, dtype=torch.long, device=u.device)
     else:
-        inverse = torch.unique(groups, return_inverse=True)[1]
-    onehot = F.one_hot(inverse).float()                                 # (B, G)
-    mass = onehot.T @ reach                                             # (G, M) items reaching
-    right = onehot.T @ (reach * torch.sigmoid(u))                       # (G, M) ... going right
+        same = groups[:, None] == groups[None, :]                       # (B, B)
+        first = same.int().argmax(dim=1)                                # (B,) first item of the group
+    size = u.new_zeros(B).index_add(0, first, u.new_ones(B))            # (B,) items per group row
+    mass = torch.zeros_like(reach).index_add(0, first, reach)           # (B, M) items reaching
+    right = torch.zeros_like(reach).index_add(0, first, reach * torch.sigmoid(u))  # ... going right
     share = (right / mass.clamp_min(1e-12)).clamp(1e-6, 1 - 1e-6)
-    excess = -0.5 * (share.log() + (1 - share).log()) - math.log(2.0)   # (G, M) >= 0
-    weight = mass / onehot.sum(dim=0)[:, None]                          # (G, M) reach share
-    return (weight * excess).sum(dim=1).mean() / depth
+    excess = -0.5 * (share.log() + (1 - share).log()) - math.log(2.0)   # (B, M) >= 0
+    weight = mass / size.clamp_min(1.0)[:, None]                        # (B, M) reach share; 0 off-group rows
+    return (weight * excess).sum() / (size > 0).sum() / depth
 
 
 def greedy_path_bits(node_logits: Tensor) -> Tensor:
