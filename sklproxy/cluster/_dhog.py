@@ -110,7 +110,10 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         ``"auto"``: :func:`sklproxy.nn.default_augment` (random affine +
         brightness/contrast for images, noise + feature masking for vectors).
         Clustering quality depends on it more than on anything else: pass an
-        :class:`sklproxy.nn.ImageAugment` suited to the data.
+        :class:`sklproxy.nn.ImageAugment` suited to the data, e.g.
+        ``ImageAugment(hflip=0.5, grayscale=0.5)`` for colour photographs
+        (the thesis's CIFAR recipe flips and greys half of the views, so
+        that colour is not a feature every pair of views shares).
     image_shape : tuple or None, default=None
         ``(H, W)`` or ``(C, H, W)`` of flattened images given as 2-D ``X``.
     max_epochs : int, default=30

@@ -21,8 +21,12 @@ def _uniform(n: int, low: float, high: float, gen: torch.Generator | None, devic
     return torch.rand(n, generator=gen, device=device) * (high - low) + low
 
 
+# ITU-R 601-2 luma weights of (R, G, B), as torchvision's Grayscale uses
+_LUMA = (0.299, 0.587, 0.114)
+
+
 class ImageAugment(nn.Module):
-    """Random affine (shift, scale, rotation), flip, brightness/contrast and cut-out.
+    """Random affine (shift, scale, rotation), flip, grey-scale, brightness/contrast and cut-out.
 
     Parameters
     ----------
@@ -38,6 +42,12 @@ class ImageAugment(nn.Module):
         Brightness/contrast jitter strength (multiplicative, around the image mean).
     cutout : float
         Side of a random zeroed square as a fraction of the image side (0: off).
+    grayscale : float
+        Probability of turning a multi-channel image grey: every channel
+        becomes its luma (ITU-R 601-2 weights for 3 channels, the channel
+        mean otherwise). DHOG's thesis recipe uses 0.5 on colour images, so
+        that colour is not a feature two views always share. Single-channel
+        images are left alone.
     """
 
     def __init__(
@@ -48,6 +58,7 @@ class ImageAugment(nn.Module):
         hflip: float = 0.0,
         jitter: float = 0.2,
         cutout: float = 0.0,
+        grayscale: float = 0.0,
     ) -> None:
         super().__init__()
         self.translate = translate
@@ -56,6 +67,7 @@ class ImageAugment(nn.Module):
         self.hflip = hflip
         self.jitter = jitter
         self.cutout = cutout
+        self.grayscale = grayscale
 
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         n, _, h, w = x.shape
@@ -73,6 +85,13 @@ class ImageAugment(nn.Module):
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="zeros",
                             align_corners=False)
+        c = out.shape[1]
+        if self.grayscale > 0 and c > 1:  # no draw otherwise: seeded streams stay as they were
+            weights = (torch.tensor(_LUMA, device=dev) if c == 3
+                       else torch.full((c,), 1.0 / c, device=dev))
+            grey = torch.einsum("nchw,c->nhw", out, weights)[:, None].expand_as(out)
+            pick = torch.rand(n, generator=generator, device=dev) < self.grayscale
+            out = torch.where(pick.view(n, 1, 1, 1), grey, out)
         # photometric: contrast around the per-image mean, then brightness (N, 1, 1, 1)
         if self.jitter > 0:
             mean = out.mean(dim=(1, 2, 3), keepdim=True)

@@ -51,6 +51,30 @@ def test_augment_is_seeded_and_batched():
     assert not torch.equal(a[0], a[1] - x[1] + x[0])  # per-sample parameters
 
 
+def test_grayscale_augment():
+    """Luma for RGB, channel mean otherwise; grey with the given probability only."""
+    identity = dict(translate=0.0, scale=(1.0, 1.0), degrees=0.0, jitter=0.0)
+    x = torch.rand(400, 3, 4, 4)
+    luma = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]               # slow reference
+    out = ImageAugment(**identity, grayscale=1.0)(x, torch.Generator().manual_seed(0))
+    for ch in range(3):
+        torch.testing.assert_close(out[:, ch], luma, atol=1e-5, rtol=0)
+    x4 = torch.rand(8, 4, 4, 4)
+    out4 = ImageAugment(**identity, grayscale=1.0)(x4, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out4, x4.mean(dim=1, keepdim=True).expand_as(x4), atol=1e-5, rtol=0)
+    half = ImageAugment(**identity, grayscale=0.5)(x, torch.Generator().manual_seed(0))
+    grey = (half == out).flatten(1).all(dim=1)
+    kept = (half - x).abs().flatten(1).amax(dim=1) < 1e-5
+    assert bool((grey ^ kept).all())                    # each image: all grey or untouched
+    assert 150 < int(grey.sum()) < 250                  # about half of 400
+    # grey images, and grayscale=0, draw nothing: the other draws stay as they were
+    x1 = torch.rand(16, 1, 8, 8)
+    for p in (0.0, 0.5):
+        a = ImageAugment(hflip=0.5, grayscale=p)(x1, torch.Generator().manual_seed(3))
+        b = ImageAugment(hflip=0.5)(x1, torch.Generator().manual_seed(3))
+        assert torch.equal(a, b)
+
+
 def test_vector_augment_and_default():
     X = torch.randn(50, 6) * torch.arange(1, 7)
     aug = default_augment(X)
