@@ -56,7 +56,8 @@ def recipe(quick: bool, args: argparse.Namespace) -> dict:
       NMI between augmentations, and on digits it collapsed two of four heads.
     * steps: more is better. Digits 15 -> 60 epochs: 0.55 -> 0.83; on the
       Fashion subset batch 256 (half the steps) 0.478 against 0.538.
-    * overclustering (50 clusters): digits 0.831 -> 0.869.
+    * overclustering (50 clusters): digits 0.831 -> 0.869 (seed 0; on
+      2026-11-30 the same run gave 0.780, see the push weight below).
     * push weight (2026-11-30; digits, 4 heads, the settings of the digits
       quality test, seeds 0-3): the selected head reached 0.841 on average
       at alpha=0 (IIC), 0.864 at 0.01, 0.803 at 0.05 and 0.743 at 0.2, where
