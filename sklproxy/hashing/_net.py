@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nn.losses import nt_xent
-from ..nn.tree import DecisionTreeLayer, leaf_log_probs, split_balance_loss
+from ..nn.tree import DecisionTreeLayer, leaf_log_probs, split_balance_loss, tree_log_probs
 from ..utils import DeviceNet
 
 __all__ = ["DDTLModule", "DDTLNet"]
@@ -84,10 +84,15 @@ class DDTLNet(DeviceNet):
             else:
                 loss = loss + self.alpha * F.cross_entropy(logits, target.long())
                 groups = y_true
+        log_reach = log_leaves = None
+        if self.gamma > 0:  # both terms from one descent of the tree
+            log_reach, log_leaves = tree_log_probs(node_logits)
+        elif self.beta > 0:
+            log_leaves = leaf_log_probs(node_logits)
         if self.beta > 0:
-            z = leaf_log_probs(node_logits).exp()                       # (2N, 2**D) float32
+            z = log_leaves.exp()                                        # (2N, 2**D) float32
             loss = loss + self.beta * nt_xent(z[:n], z[n:], self.temperature, groups)
         if self.gamma > 0:
             both = None if groups is None else torch.cat([groups, groups])
-            loss = loss + self.gamma * split_balance_loss(node_logits, both)
+            loss = loss + self.gamma * split_balance_loss(node_logits, both, log_reach=log_reach)
         return loss

@@ -87,9 +87,9 @@ class ImageAugment(nn.Module):
                             align_corners=False)
         c = out.shape[1]
         if self.grayscale > 0 and c > 1:  # no draw otherwise: seeded streams stay as they were
-            weights = (torch.tensor(_LUMA, device=dev) if c == 3
-                       else torch.full((c,), 1.0 / c, device=dev))
-            grey = torch.einsum("nchw,c->nhw", out, weights)[:, None].expand_as(out)
+            # weights as Python floats: no small tensor copied to the device every step
+            grey = (sum(wt * out[:, i : i + 1] for i, wt in enumerate(_LUMA)) if c == 3
+                    else out.mean(dim=1, keepdim=True)).expand_as(out)
             pick = torch.rand(n, generator=generator, device=dev) < self.grayscale
             out = torch.where(pick.view(n, 1, 1, 1), grey, out)
         # photometric: contrast around the per-image mean, then brightness (N, 1, 1, 1)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = ["DecisionTreeLayer", "greedy_path_bits", "leaf_log_probs", "node_log_reach",
-           "split_balance_loss"]
+           "split_balance_loss", "tree_log_probs"]
 
 
 def _depth(n_nodes: int) -> int:
@@ -73,7 +73,18 @@ def node_log_reach(node_logits: Tensor) -> Tensor:
     return torch.cat(_descend(node_logits)[0], dim=1)
 
 
-def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None) -> Tensor:
+def tree_log_probs(node_logits: Tensor) -> tuple[Tensor, Tensor]:
+    """``(node_log_reach(u), leaf_log_probs(u))`` from one descent of the tree.
+
+    For a loss that needs both (the contrastive term on the leaves and the
+    split-balance term on the nodes) without descending twice.
+    """
+    levels, leaves = _descend(node_logits)
+    return torch.cat(levels, dim=1), leaves
+
+
+def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None, *,
+                       log_reach: Tensor | None = None) -> Tensor:
     """How unevenly the tree splits each group of items (0 when every split is even).
 
     For a group ``g`` (a class of the batch; all items when ``groups`` is
@@ -93,6 +104,9 @@ def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None) -> Ten
     node_logits : Tensor of shape (B, 2**D - 1)
     groups : Tensor of shape (B,) or None
         Integer group of each row.
+    log_reach : Tensor of shape (B, 2**D - 1) or None
+        ``node_log_reach(node_logits)`` if already computed (e.g. by
+        :func:`tree_log_probs`); None computes it.
 
     Returns
     -------
@@ -107,7 +121,7 @@ def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None) -> Ten
     """
     u = node_logits.float()
     B, depth = u.shape[0], _depth(u.shape[-1])
-    reach = node_log_reach(u).exp()                                     # (B, M)
+    reach = (node_log_reach(u) if log_reach is None else log_reach).exp()  # (B, M)
     # each group is summed into the row of its first item; no host
     # synchronisation (no unique, no data-dependent shapes), as in nt_xent
     if groups is None:

@@ -11,6 +11,7 @@ from sklproxy.nn.tree import (
     leaf_log_probs,
     node_log_reach,
     split_balance_loss,
+    tree_log_probs,
 )
 
 
@@ -134,6 +135,16 @@ def test_split_balance_loss_matches_reference(depth, groups):
     got = split_balance_loss(u, None if groups is None else torch.tensor(groups))
     want = reference_balance(u.double().numpy(), groups or [0] * 6, depth)
     assert float(got) == pytest.approx(want, rel=1e-4, abs=1e-6)
+
+
+def test_one_descent_gives_reach_leaves_and_the_same_loss():
+    u = torch.randn(12, 2**4 - 1)
+    groups = torch.tensor([0, 1, 2] * 4)
+    reach, leaves = tree_log_probs(u)
+    torch.testing.assert_close(reach, node_log_reach(u), rtol=0, atol=0)
+    torch.testing.assert_close(leaves, leaf_log_probs(u), rtol=0, atol=0)
+    torch.testing.assert_close(split_balance_loss(u, groups, log_reach=reach),
+                               split_balance_loss(u, groups), rtol=0, atol=0)
 
 
 def test_split_balance_loss_is_zero_only_for_even_splits_and_pulls_towards_them():
