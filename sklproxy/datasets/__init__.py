@@ -4,6 +4,8 @@
   the ``SKLPROXY_DATA`` environment variable, or the Debian package
   ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``), and can
   download them with checksum verification.
+* :func:`load_digits28`: scikit-learn's digits as 28x28 images (the CPU
+  stand-in for MNIST).
 * :func:`make_colour_biased` and :func:`make_one_pixel` build the
   colour-biased and one-pixel variants of any grey image set.
 * :func:`gradient_ratio` is the gradient-ratio diagnostic (needs torch).
@@ -16,6 +18,7 @@ from ._biased import (
     make_one_pixel,
 )
 from ._diagnostics import gradient_ratio
+from ._digits28 import load_digits28
 from ._fashion_mnist import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_SUPERCLASS_NAMES,
@@ -32,6 +35,7 @@ __all__ = [
     "FOREGROUND_COLOURS",
     "fashion_mnist_superclasses",
     "gradient_ratio",
+    "load_digits28",
     "load_fashion_mnist",
     "make_colour_biased",
     "make_one_pixel",
