@@ -37,7 +37,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from sklproxy.datasets import make_colour_biased
-from sklproxy.nn.augment import ImageAugment, ViewPolicy, colour_policy, grey_policy
+from sklproxy.nn.augment import (
+    AUTOAUGMENT_OPERATIONS,
+    ImageAugment,
+    ViewPolicy,
+    colour_policy,
+    grey_policy,
+)
 
 
 def coloured_digits(seed: int = 0):
@@ -50,21 +56,17 @@ def coloured_digits(seed: int = 0):
 
 def policies() -> dict:
     rng = (0.0, 1.0)
+    colour = lambda **kw: ViewPolicy(**colour_policy(**kw), value_range=rng)  # noqa: E731
     return {
         "mild (ImageAugment default)": ImageAugment(),
         "mild + grey 0.5": ImageAugment(grayscale=0.5),
-        "mild + channel order + grey 0.5": ViewPolicy(
-            operations=(), n_ops=0, crop_scale=(1.0, 1.0), channel_shuffle=1.0, grayscale=0.5,
-            value_range=rng),
         "grey policy (no colour scrambling)": ViewPolicy(**grey_policy(), value_range=rng),
-        "colour policy, no hue": ViewPolicy(**colour_policy(hue=0.0), value_range=rng),
-        "colour policy, no grey": ViewPolicy(**colour_policy(grayscale=0.0), value_range=rng),
-        "colour policy (default)": ViewPolicy(**colour_policy(), value_range=rng),
-        "colour policy, milder geometry": ViewPolicy(**colour_policy(
-            crop_scale=(0.8, 1.0), degrees=15.0, shear=0.15, translate=0.1), value_range=rng),
-        "colour policy, 1 op": ViewPolicy(**colour_policy(n_ops=1), value_range=rng),
-        "colour policy, no crop": ViewPolicy(**colour_policy(crop_scale=(1.0, 1.0)),
-                                             value_range=rng),
+        "colour policy (default: channel order + grey 0.5)": colour(),
+        "colour policy + any hue": colour(hue=0.5),
+        "colour policy without grey": colour(grayscale=0.0),
+        "colour policy + AutoAugment operations": colour(operations=AUTOAUGMENT_OPERATIONS),
+        "colour policy + any hue + AutoAugment operations": colour(
+            hue=0.5, operations=AUTOAUGMENT_OPERATIONS),
     }
 
 

@@ -332,6 +332,9 @@ def test_sobel_matches_reference():
 # ---------------------------------------------------------------------------
 
 
+NO_GEOMETRY = dict(crop_scale=(1.0, 1.0), crop_pad=0.0, rotation=0.0)
+
+
 def test_view_policy_is_seeded_and_draws_independently_of_values():
     x = torch.rand(16, 3, 8, 8)
     views = A.ViewPolicy(**A.colour_policy(), value_range=(0.0, 1.0))
@@ -348,11 +351,12 @@ def test_view_policy_is_seeded_and_draws_independently_of_values():
 def test_view_policy_identity_and_value_range():
     """Nothing drawn that changes anything: the input comes back, in its own range."""
     x = torch.rand(8, 1, 6, 6) * 16                               # 0..16 digits
-    identity = A.ViewPolicy(operations=(), n_ops=0, value_range=(0.0, 16.0))
+    identity = A.ViewPolicy(operations=(), n_ops=0, value_range=(0.0, 16.0), **NO_GEOMETRY)
     torch.testing.assert_close(identity(x, torch.Generator().manual_seed(0)), x)
-    inv = A.ViewPolicy(operations=("invert",), n_ops=1, p=1.0, value_range=(0.0, 16.0))
+    inv = A.ViewPolicy(operations=("invert",), n_ops=1, p=1.0, value_range=(0.0, 16.0),
+                       **NO_GEOMETRY)
     torch.testing.assert_close(inv(x, torch.Generator().manual_seed(0)), 16 - x)
-    batch_range = A.ViewPolicy(operations=("invert",), n_ops=1, p=1.0)   # min/max of the batch
+    batch_range = A.ViewPolicy(operations=("invert",), n_ops=1, p=1.0, **NO_GEOMETRY)
     lo, hi = float(x.min()), float(x.max())
     torch.testing.assert_close(batch_range(x, torch.Generator().manual_seed(0)), lo + hi - x)
 
@@ -361,7 +365,8 @@ def test_view_policy_crop_is_a_zoom():
     """A square crop resized back: on a horizontal ramp the slope shrinks by the crop side."""
     w = 16
     ramp = torch.linspace(0, 1, w).expand(4, 1, w, w).contiguous()
-    crop = A.ViewPolicy(operations=(), n_ops=0, crop_scale=(0.5, 0.5), value_range=(0.0, 1.0))
+    crop = A.ViewPolicy(operations=(), n_ops=0, crop_scale=(0.5, 0.5), crop_pad=0.0, rotation=0.0,
+                        value_range=(0.0, 1.0))
     out = crop(ramp, torch.Generator().manual_seed(0))
     slope = (out[:, 0, :, 2:-2].diff(dim=-1)).mean(dim=(1, 2))
     torch.testing.assert_close(slope, torch.full((4,), 0.5 / (w - 1)), atol=1e-4, rtol=0)
@@ -376,7 +381,7 @@ def test_view_policy_border_padding_and_colour_scrambling():
     geo = A.ViewPolicy(operations=("rotate", "shear_x", "translate_y"), n_ops=2, p=1.0,
                        crop_scale=(0.6, 1.0), value_range=(0.0, 1.0))
     torch.testing.assert_close(geo(bg, torch.Generator().manual_seed(0)), bg)
-    colour = A.ViewPolicy(**A.colour_policy(operations=()), value_range=(0.0, 1.0))
+    colour = A.ViewPolicy(**A.colour_policy(operations=(), hue=0.5), value_range=(0.0, 1.0))
     out = colour(bg, torch.Generator().manual_seed(0))
     changed = (out - bg).abs().flatten(1).amax(dim=1) > 0.05
     assert int(changed.sum()) >= 56                                # 1/6 * 1/2 keep red, roughly
@@ -393,9 +398,10 @@ def test_view_policy_bad_arguments_and_defaults():
         A.ViewPolicy(padding_mode="wrap")
     grey = A.dhog_augment(torch.rand(10, 1, 8, 8) * 16)
     colour = A.dhog_augment(torch.rand(10, 3, 8, 8))
-    assert "saturation" not in grey.operations and grey.grayscale == 0 and grey.value_range[1] <= 16
-    assert "saturation" in colour.operations and colour.grayscale == 0.5
-    assert colour.channel_shuffle == 1.0 and colour.hue > 0
+    assert grey.operations == A.GREY_OPERATIONS and grey.grayscale == 0 and grey.value_range[1] <= 16
+    assert grey.channel_shuffle == 0 and grey.hflip == 0 and grey.crop_scale == (0.87, 1.18)
+    assert colour.grayscale == 0.5 and colour.channel_shuffle == 1.0 and colour.hue == 0
+    assert A.ViewPolicy().extra_repr() == A.ViewPolicy(**A.grey_policy()).extra_repr()
     assert isinstance(A.dhog_augment(torch.rand(10, 5)), VectorAugment)
 
 
