@@ -13,8 +13,25 @@ mean +- std per tag and setting from that log and writes
         --seeds 0 1 2 --set n_heads=4 --views crop_scale=[0.8,1.0]
     python benchmarks/b2_dhog_experiments.py --summary
 
-Values of ``--set`` / ``--views`` are JSON (lists become tuples for views).
-One thread, one fit at a time (the machine is shared).
+Values of ``--set`` / ``--views`` are JSON (lists become tuples for views);
+``--set flat=true`` carries every head on the ConvNet's final features (no
+hierarchy); ``--image-augment key=json`` uses ``ImageAugment`` instead of the
+view policy. One thread, one fit at a time (the machine is shared).
+
+What these runs decided (8x8 digits, 70/30 split, DHOG only, seeds 0-2,
+2026-11-30; tags in the log): the view policy's crops with border padding
+(``V1-geo``, 0.831 +- 0.040) beat the same geometry drawn by ImageAugment
+(``A-leadgeom-hier4``, 0.760 +- 0.068) and the AutoAugment operations hurt
+on digits (``V2-geo-aa``, 0.638 +- 0.017); the hierarchy with 4 heads was
+within noise of all heads on the final features (``A-leadgeom-flat4``,
+0.777 +- 0.024); width 32 helped at twice the cost (``A-hier4-w32``,
+0.806 +- 0.055 with ImageAugment views), batch 64 lost what width gained
+(``A-hier4-w32-bs64``, 0.780). On colour-independent coloured digits
+(DHOG and alpha=0 paired): channel order + grey 0.5 (``C3-shuffle-grey-geo``)
+left alpha=0 on the colour (NMI with the colour 0.48-0.81 per head) while
+DHOG's pushed heads left it (0.24), DHOG 0.367 +- 0.114 against 0.268 +-
+0.035 (ahead on 2 of 3 seeds); adding any hue (``C1-colour-geo``) removed
+the colour for both and both found little (0.273 vs 0.267).
 """
 
 from __future__ import annotations
@@ -102,7 +119,10 @@ def summary() -> None:
              "From `benchmarks/results/b2_dhog_experiments.jsonl` "
              "(`python benchmarks/b2_dhog_experiments.py --summary`). Held-out accuracy of "
              "the chosen head, mean +- std over the seeds listed; paired: DHOG minus its "
-             "alpha=0 run of the same seed.", "",
+             "alpha=0 run of the same seed. Exploratory runs: each line of the log names the "
+             "commit its working tree started from (`+dirty`: the branch between commits, "
+             "with the overrides listed in the log); the figures that back a default are "
+             "rerun by `b2_clustering.py --cpu` on a clean commit.", "",
              "| tag | setting | method | seeds | test acc | posthoc | paired diff | "
              "per-head acc | per-head nuisance NMI | CPU s |", "|---|---|---|---|---|---|---|---|---|---|"]
     for (tag, setting, method), rs in groups.items():
