@@ -318,6 +318,13 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         n_over = 5 * self.n_clusters if self.n_overcluster == "auto" else self.n_overcluster
         heads = DHOGHeads(build_backbone(self.backbone_, input_shape, self._resolved_width()),
                           self.n_clusters, self.n_heads, n_overcluster=n_over)
+        if self.n_heads > 1 and not heads.staged:
+            name = self.backbone_ if isinstance(self.backbone_, str) else type(self.backbone_).__name__
+            warnings.warn(
+                f"backbone {name!r} has no stages (attributes stem, stages, stage_channels), so "
+                "all heads share its final features and there is no shallow-to-deep hierarchy; "
+                "use one of the staged backbones 'mlp', 'convnet', 'resnet18', 'resnet20', "
+                "'resnet34', or give your module those attributes.", UserWarning, stacklevel=4)
         return DHOGModule(Standardize.fit(features, per_channel=True), heads, sobel)
 
     def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> DHOGNet:
