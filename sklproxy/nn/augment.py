@@ -587,7 +587,7 @@ class ViewPolicy(nn.Module):
             shuffle = rand(n) < self.channel_shuffle
             order = torch.where(shuffle.unsqueeze(1), rand(n, 3).argsort(dim=1),
                                 torch.arange(3, device=dev).expand(n, 3))
-            angle = (rand(n) * 2 - 1) * (2 * math.pi * self.hue)
+            hue_angle = (rand(n) * 2 - 1) * (2 * math.pi * self.hue)
             grey = rand(n) < self.grayscale
         # ---- to [0, 1]
         lo, hi = self.value_range if self.value_range is not None else (
@@ -622,7 +622,7 @@ class ViewPolicy(nn.Module):
             if self.channel_shuffle > 0:
                 u = permute_channels(u, order)
             if self.hue > 0:
-                u = adjust_hue(u, angle)
+                u = adjust_hue(u, hue_angle)
             if self.grayscale > 0:
                 u = torch.where(grey.view(n, 1, 1, 1), to_grey(u), u)
         return (u * scale + lo).to(x.dtype)
