@@ -195,6 +195,7 @@ def _collapsing(**extra):
     return DHOGClusterer(**{**FAST, "backbone": _Blind(), "max_epochs": 2, **extra})
 
 
+@pytest.mark.filterwarnings("ignore:backbone '_Blind' has no stages:UserWarning")
 def test_warns_when_every_head_collapsed(blobs):
     with pytest.warns(UserWarning, match="every head collapsed.*Try more optimisation steps"):
         est = _collapsing().fit(blobs[0])
@@ -203,6 +204,7 @@ def test_warns_when_every_head_collapsed(blobs):
         assert np.isnan(est.score(blobs[0]))
 
 
+@pytest.mark.filterwarnings("ignore:backbone '_Blind' has no stages:UserWarning")
 def test_grid_search_does_not_silently_pick_a_collapsed_candidate(blobs):
     """Collapsed candidates score NaN: scikit-learn ranks them last and warns."""
     search = GridSearchCV(_collapsing(), {"backbone": [_Blind(), "auto"]}, cv=2)
@@ -211,6 +213,41 @@ def test_grid_search_does_not_silently_pick_a_collapsed_candidate(blobs):
     scores = search.cv_results_["mean_test_score"]
     assert np.isnan(scores[0]) and np.isfinite(scores[1])
     assert search.best_params_["backbone"] == "auto"
+
+
+def test_warns_when_the_chosen_head_uses_under_half_the_clusters(fitted):
+    """The warning's logic on a fitted model whose chosen head is healthy on two views
+    (positive score) but puts the training data into 1 of 3 clusters."""
+    import copy
+
+    est = copy.deepcopy(fitted)
+    est.head_scores_ = np.array([0.0, 0.4, 0.2])
+    est.best_head_ = 1
+    est.labels_ = np.zeros_like(est.labels_)
+    with pytest.warns(UserWarning, match=r"the chosen head 1 uses only 1 of n_clusters=3 "
+                                         r"clusters.*Try more optimisation steps") as record:
+        est._warn_if_collapsed()
+    assert "every head collapsed" not in str(record[0].message)
+    est.labels_ = np.arange(len(est.labels_)) % 2                  # 2 of 3: at least half
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est._warn_if_collapsed()
+
+
+def test_unknown_backbone_name_and_backbones_without_stages(blobs):
+    """An unknown name is a clear error naming the supported backbones; a module
+    without stages works, with every head on its final features, and says so."""
+    with pytest.raises(ValueError, match=r"'backbone' parameter of DHOGClusterer must be a str "
+                                         r"among .*'convnet'.*Got 'no-such-net'"):
+        DHOGClusterer(**{**FAST, "backbone": "no-such-net"}).fit(blobs[0])
+    flat = nn.Sequential(nn.Linear(4, 16), nn.ReLU())
+    with pytest.warns(UserWarning, match="backbone 'Sequential' has no stages.*no shallow-to-deep"):
+        est = DHOGClusterer(**{**FAST, "backbone": flat}).fit(blobs[0])
+    heads = est.net_.module_.heads
+    assert not heads.staged and heads.early_stages == []
+    f = heads.features(torch.zeros(2, 4))
+    assert all(t is f[0] for t in f)                               # one shared feature tensor
 
 
 def test_no_warning_for_a_healthy_fit(blobs):
