@@ -62,7 +62,6 @@ suppress_warnings = ["myst.header", "myst.xref_missing"]
 
 # -- API reference --------------------------------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": False, "inherited-members": False}
 autodoc_typehints = "none"  # the numpydoc sections carry the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -124,6 +123,18 @@ def _escape_types(app, what, name, obj, options, lines):
             lines[i] = f"{match.group(1)} : {kind}"
 
 
+# Methods inherited from scikit-learn (set_output, score, fit_transform) keep
+# their docstrings, whose :ref: labels point into scikit-learn's own site.
+_FOREIGN_REF = re.compile(r":ref:`([^`<]*?)\s*<[^>`]+>`|:ref:`([^`]+)`")
+
+
+def _plain_foreign_refs(app, what, name, obj, options, lines):
+    module = getattr(obj, "__module__", "") or ""
+    if not module.startswith("sklproxy"):
+        lines[:] = [_FOREIGN_REF.sub(lambda m: m.group(1) or m.group(2), line) for line in lines]
+
+
 def setup(app):
     # before numpydoc (priority 500) rewrites the sections
     app.connect("autodoc-process-docstring", _escape_types, priority=400)
+    app.connect("autodoc-process-docstring", _plain_foreign_refs, priority=400)

@@ -99,9 +99,10 @@ class DebiasingDisplay:
         n = len(self.before)
         has_gates = bool(self.gates)
         if figure is None:
-            figure = plt.figure(figsize=(1.0 * n + (5.0 if has_gates else 0.4), 2.8),
+            figure = plt.figure(figsize=(1.0 * n + (5.5 if has_gates else 0.4), 2.8),
                                 layout="constrained")
-        grid = figure.add_gridspec(2, n + (5 if has_gates else 0))
+        ratios = [1.0] * n + ([4.0] if has_gates else [])
+        grid = figure.add_gridspec(2, len(ratios), width_ratios=ratios)
         axes = np.empty((2, n), dtype=object)
         images = np.empty((2, n), dtype=object)
         for row, data in enumerate((self.before, self.after)):
@@ -114,7 +115,7 @@ class DebiasingDisplay:
         axes[1, 0].set_ylabel("after", fontsize=8)
         self.gate_ax_ = self.gate_bars_ = None
         if has_gates:
-            ax = figure.add_subplot(grid[:, n + 2:])
+            ax = figure.add_subplot(grid[:, n])
             names = list(self.gates)
             pos = np.arange(len(names))[::-1]
             values = [self.gates[k] for k in names]
