@@ -23,7 +23,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # The gallery's models are tiny: one thread is faster than two fighting over
 # a shared 2-core machine (measured: 19 s vs 126 s for the retrieval example).
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+    if not os.environ.get(_var, "").strip().isdigit():
+        os.environ[_var] = "1"
 
 import torch  # noqa: E402
 
