@@ -280,8 +280,11 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         if type_of_target(y) == "multilabel-indicator":
             y = np.asarray(y)
             if not np.isin(y, (0, 1)).all():
+                bad = np.setdiff1d(np.unique(y), [0, 1])[:3].tolist()
                 raise ValueError(
-                    f"y of shape {y.shape} is read as a multi-label indicator matrix but holds values other than 0/1 ({np.setdiff1d(np.unique(y), [0, 1])[:3].tolist()}); pass 0/1 indicators or 1-D class labels.")
+                    f"y of shape {y.shape} is read as a multi-label indicator matrix but "
+                    f"holds values other than 0/1 ({bad}); pass 0/1 indicators or 1-D "
+                    "class labels.")
             self.multilabel_ = True
             self.classes_ = np.arange(y.shape[1])
             self.n_class_bits_ = y.shape[1]
