@@ -6,7 +6,8 @@ hooks: ``get_iterator`` (index slices of device-resident tensors instead of a
 (channels-last convolutions on CUDA, the augmentation module),
 ``run_single_epoch`` (batch losses read back once per epoch, not per step),
 and the ``on_train_begin`` / ``on_train_end`` notifications that own the
-seeded generators of one fit.
+seeded generators of one fit. :class:`~sklproxy.parallel.DataParallelMixin`
+splits each step over processes inside ``sklproxy.parallel.data_parallel()``.
 :class:`StopOnNonFinite` turns a NaN/inf loss into a clear error. The
 method-specific nets subclass it and override ``get_loss`` and
 ``train_step_single``.
@@ -23,6 +24,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import get_len
 
+from ..parallel._ddp import DataParallelMixin
 from ._data import BatchIterator, TensorPairDataset
 from ._device import make_generator
 
@@ -54,7 +56,7 @@ class StopOnNonFinite(Callback):
             )
 
 
-class DeviceNet(NeuralNet):
+class DeviceNet(DataParallelMixin, NeuralNet):
     """A skorch ``NeuralNet`` that keeps data on its device and batches by slicing.
 
     Parameters (beyond skorch's)

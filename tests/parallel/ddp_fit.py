@@ -1,0 +1,41 @@
+"""One rank of the data-parallel test: run by ``torchrun`` (see test_data_parallel.py).
+
+Every rank fits the same estimators on the same data inside
+``data_parallel()``; rank 0 pickles the fitted estimators to ``argv[1]``.
+"""
+
+import pickle
+import sys
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+
+from sklproxy.debias import ImageClassifier
+from sklproxy.hashing import DDTLHasher
+from sklproxy.parallel import data_parallel, get_world_size
+
+# the same settings as the single-process reference in the test
+CLASSIFIER = dict(width=32, max_epochs=4, batch_size=96, lr=1e-2, device="cpu", random_state=0)
+HASHER = dict(n_path_bits=4, width=32, max_epochs=4, batch_size=96, device="cpu", random_state=0)
+
+
+def data():
+    X, y = load_digits(return_X_y=True)
+    return X[:600].astype(np.float32), y[:600]
+
+
+def main(out_path: str) -> None:
+    torch.set_num_threads(1)
+    X, y = data()
+    with data_parallel() as rank:
+        assert get_world_size() == 2
+        clf = ImageClassifier(**CLASSIFIER).fit(X, y)
+        hasher = DDTLHasher(**HASHER).fit(X, y)
+    if rank == 0:
+        with open(out_path, "wb") as f:
+            pickle.dump({"classifier": clf, "hasher": hasher}, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
