@@ -25,6 +25,7 @@ from ..nn.vqvae import (
     quantise,
 )
 from ..nn.walk import qe_walk
+from ..parallel import batched_inference
 from ..utils import (
     TRAINING_CONSTRAINTS,
     BatchIterator,
@@ -406,6 +407,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         )
 
     # ------------------------------------------------------------ inference
+    @batched_inference
     def transform(self, X):
         """Walk each sample's latent to maximal entropy of ``f`` and decode it.
 

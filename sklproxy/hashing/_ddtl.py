@@ -15,6 +15,7 @@ from torch import nn
 
 from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
 from ..nn.tree import greedy_path_bits, leaf_log_probs
+from ..parallel import batched_inference
 from ..utils import (
     BACKBONE_CONSTRAINTS,
     TRAINING_CONSTRAINTS,
@@ -340,6 +341,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         shifts = torch.arange(self.n_class_bits_ - 1, -1, -1, device=index.device)
         return ((index[:, None] >> shifts) & 1).to(torch.uint8)  # MSB first
 
+    @batched_inference
     def transform(self, X):
         """Hash ``X`` into bits.
 
@@ -365,6 +367,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
                 "without supervision (y=None or alpha=0)."
             )
 
+    @batched_inference
     def predict_proba(self, X):
         """Class probabilities (softmax; per-label sigmoid for multi-label y)."""
         X = self._validate_fitted_input(X)
@@ -372,6 +375,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         act = torch.sigmoid if self.multilabel_ else (lambda t: torch.softmax(t, dim=1))
         return torch.cat([act(c).cpu() for c, _ in self._outputs(X)]).numpy()
 
+    @batched_inference
     def predict(self, X):
         """Predicted class labels (a 0/1 indicator matrix for multi-label y)."""
         proba = self.predict_proba(X)
@@ -379,6 +383,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
             return (proba > 0.5).astype(np.int64)
         return self.classes_[proba.argmax(axis=1)]
 
+    @batched_inference
     def predict_leaf_proba(self, X):
         """Leaf probabilities of the tree, shape ``(n_samples, 2**n_path_bits)``.
 
