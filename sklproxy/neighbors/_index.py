@@ -236,7 +236,7 @@ class HammingIndex(BaseEstimator):
     # -- pickling: a stored index pickles its path, not its data ---------------
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # object.__getstate__ may return __dict__ itself
         if self.storage_dir is not None and "_ranker" in state:
             for key in ("_words", "_ranker", "_code_segments", "_faiss_index", "_store"):
                 state.pop(key, None)
