@@ -1,7 +1,9 @@
 """Data-parallel training of one model over several processes (PyTorch DDP).
 
-Launch one process per device with ``torchrun`` (or ``accelerate launch``,
-which sets the same environment), and fit inside :func:`data_parallel`::
+Launch one process per device with ``torchrun`` (on GPUs ``accelerate
+launch --multi_gpu`` starts the processes the same way; its CPU mode goes
+through MPI instead and is not supported), and fit inside
+:func:`data_parallel`::
 
     torchrun --nproc-per-node=2 train.py
 
@@ -81,7 +83,7 @@ def data_parallel(backend: str | None = None) -> Iterator[int]:
     backend : str or None, default=None
         Process-group backend when this call creates the group from the
         launcher's environment (``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``,
-        ``MASTER_PORT``, as set by ``torchrun`` and ``accelerate launch``):
+        ``MASTER_PORT``, as set by ``torchrun`` and ``accelerate launch --multi_gpu``):
         ``None`` picks ``"nccl"`` with CUDA and ``"gloo"`` otherwise. With
         NCCL, each process takes the GPU ``LOCAL_RANK``, so the estimators'
         ``device="auto"`` (``"cuda"``: the current device) is that GPU. A
@@ -105,7 +107,7 @@ def data_parallel(backend: str | None = None) -> Iterator[int]:
             raise RuntimeError(
                 "data_parallel() found no process group and no launcher environment "
                 "(RANK, WORLD_SIZE). Launch the script with `torchrun --nproc-per-node=N "
-                "script.py` or `accelerate launch script.py`, or call "
+                "script.py` or `accelerate launch --multi_gpu --num_processes N script.py` on GPUs, or call "
                 "torch.distributed.init_process_group() first."
             )
         if backend is None:
