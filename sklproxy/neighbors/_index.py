@@ -23,7 +23,7 @@ from ._codes import (
     run_batches,
 )
 from ._faiss import build_flat, faiss_search
-from ._ranking import Ranker, topk_leave_one_out
+from ._ranking import HAMMING_BLOCK, Ranker, topk_leave_one_out
 from ._storage import Store
 
 __all__ = ["HammingIndex"]
@@ -329,7 +329,10 @@ class HammingIndex(BaseEstimator):
                 self._faiss_index = build_flat(self._words, self.n_bits_)
             dist, idx = faiss_search(self._faiss_index, q, self.n_bits_, k, loo)
         else:
-            bs = default_batch_size(min(self.n_samples_fit_, 1 << 22), k, self.batch_size)
+            # the Hamming scan holds (batch, block) distances; the code ranking's
+            # work per query does not grow with the database
+            n_scan = min(self.n_samples_fit_, HAMMING_BLOCK) if self.ranking == "hamming" else 0
+            bs = default_batch_size(n_scan, k, self.batch_size)
 
             def batch(a: int, b: int) -> tuple[NDArray[Any], NDArray[np.intp]]:
                 if loo:
