@@ -75,8 +75,10 @@ def data_parallel(backend: str | None = None) -> Iterator[int]:
     Inside the block every sklproxy fit trains one model over all processes
     of the default ``torch.distributed`` process group (see the module
     docstring for how a step is split and what matches a single-process
-    fit). Every process must call the same fits on the same data. Outside
-    the block, and in a single process, fits are unchanged.
+    fit). Every process must call the same fits on the same data, with an
+    int ``random_state`` (rank 0's training seed is broadcast, but other
+    draws of a fit come from ``random_state`` on each rank). Outside the
+    block, and in a single process, fits are unchanged.
 
     Parameters
     ----------
