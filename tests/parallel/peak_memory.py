@@ -1,6 +1,7 @@
-"""Peak memory of ``DDTLHasher.transform`` on a memory-mapped file (run in a fresh process).
+"""Peak memory of ``DDTLHasher.transform`` on a memory-mapped file.
 
-Usage: ``python peak_memory.py DIR N_ROWS WORKING_MEMORY_MIB``; prints JSON with
+Used by ``test_batched_inference.py``; also a script,
+``python peak_memory.py DIR N_ROWS WORKING_MEMORY_MIB``, that prints JSON with
 the peak growth of anonymous memory (``RssAnon``, sampled every millisecond;
 the memory-mapped pages are file pages, not counted) and of NumPy's
 allocations (``tracemalloc``) during the call, in MiB.

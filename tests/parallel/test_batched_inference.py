@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +14,9 @@ from sklproxy.cluster import DHOGClusterer
 from sklproxy.debias import ImageClassifier, LADDebiaser
 from sklproxy.hashing import DDTLHasher
 from sklproxy.parallel import chunk_rows
+
+sys.path.insert(0, str(Path(__file__).parent))
+import peak_memory  # noqa: E402
 
 SMALL = dict(width=16, max_epochs=1, batch_size=32, device="cpu", random_state=0)
 
@@ -89,14 +90,11 @@ def test_peak_memory_on_a_large_memory_mapped_file(tmp_path):
     The input is 45 MiB on disk; converted at once to float32 it would take
     179 MiB (measured at 200k rows: 598 MiB of anonymous memory without
     chunks, 7.7 MiB with working_memory=32 MiB, same codes, and 1.9x faster).
-    Measured here in a fresh process, sampling RssAnon every millisecond and
-    NumPy's allocations with tracemalloc: both under 10 MiB. Bound: 48 MiB.
+    Measured during the call, sampling RssAnon every millisecond (the mapped
+    file's pages are not anonymous) and NumPy's allocations with
+    tracemalloc: both under 10 MiB. Bound: 48 MiB.
     """
-    script = Path(__file__).with_name("peak_memory.py")
-    out = subprocess.run([sys.executable, str(script), str(tmp_path), "60000", "32"],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = peak_memory.main(str(tmp_path), 60000, 32)
     assert report["codes_shape"] == [60000, 4]
     assert report["float32_copy_mib"] > 170
     assert report["rss_anon_peak_growth_mib"] < 48, report

@@ -78,8 +78,14 @@ def test_dask_localcluster_two_worker_processes(reference, tmp_path, monkeypatch
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dask"]
 
 
+@pytest.mark.skipif(
+    not os.environ.get("SKLPROXY_TEST_RAY"),
+    reason="opt-in (SKLPROXY_TEST_RAY=1): Ray's joblib backend starts a fresh pool of worker "
+           "processes for each search, 35-60 s on the shared 2-core machine, beyond this issue's "
+           "CI budget; the dask test checks the same contract",
+)
 def test_ray_joblib_backend(reference, tmp_path, monkeypatch):
-    """Ray's joblib backend on a local Ray instance of 2 CPUs."""
+    """Ray's joblib backend on a local Ray instance of 2 CPUs: the same search results."""
     ray = pytest.importorskip("ray", reason="the `ray` extra is not installed")
     from ray.util.joblib import register_ray
 
