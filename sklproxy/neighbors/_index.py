@@ -237,12 +237,13 @@ class HammingIndex(BaseEstimator):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # object.__getstate__ may return __dict__ itself
-        if self.storage_dir is not None and "_ranker" in state:
-            for key in ("_words", "_ranker", "_code_segments", "_faiss_index", "_store"):
-                state.pop(key, None)
+        # the query side is rebuilt on loading; faiss objects do not pickle
+        for key in ("_words", "_ranker", "_faiss_index"):
+            state.pop(key, None)
+        if self.storage_dir is not None and "_store" in state:
+            for key in ("_code_segments", "_store"):  # file-backed: reopened from storage_dir
+                state.pop(key)
             state["_reopen"] = True
-        else:
-            state["_faiss_index"] = None  # faiss objects do not pickle; rebuilt on demand
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -258,6 +259,7 @@ class HammingIndex(BaseEstimator):
                            sorted_arrays=self._store.load_segment(i, self._store.n_words))
                 for a, _, i in self._segments
             ]
+        if "_store" in self.__dict__:
             self._finish()
 
     # -- codes -------------------------------------------------------------------
