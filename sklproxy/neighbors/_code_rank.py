@@ -158,6 +158,11 @@ class CodeRanker:
 
     def _block(self, q: NDArray[np.uint64], p: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """Range ``[lo, hi)`` of distinct codes sharing the first ``p`` bits with ``q``."""
+        if self.n_words == 1:  # the common case, on 1-D arrays
+            m1 = self.masks[p, 0]
+            low1 = q[:, 0] & m1
+            c0 = self.columns[0]
+            return np.searchsorted(c0, low1, side="left"), np.searchsorted(c0, low1 | ~m1, side="right")
         m = self.masks[p]  # (B, W)
         low = q & m
         return self._search(low, "left"), self._search(low | ~m, "right")
@@ -266,38 +271,53 @@ class CodeRanker:
         return order
 
 
-    def _rank(self, q: NDArray[np.uint64], cand: NDArray[np.intp], valid: NDArray[np.bool_] | None,
-              p: NDArray[np.intp], n_real: NDArray[np.intp], k: int) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
-        """Top ``k`` items among candidate distinct codes ``cand`` (B, L).
+    def _rank(self, q: NDArray[np.uint64], cand: NDArray[np.intp] | None, start: NDArray[np.intp] | None,
+              L: int, valid: NDArray[np.bool_] | None, p: NDArray[np.intp], n_real: NDArray[np.intp],
+              k: int) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
+        """Top ``k`` items among ``L`` candidate distinct codes per query.
 
+        The candidates are ``cand`` (B, L), or the window ``start + arange(L)``.
         Every candidate shares the first ``p`` bits with its query; the
         first ``n_real`` of each row, once sorted, are the ones that count
         (``valid`` False: padding, sorted last). Returns the XOR words
         ``(B, k, W)`` and the indices ``(B, k)``.
         """
-        B, L = cand.shape
-        W = self.n_words
-        x = np.empty((B, L, W), dtype=np.uint64)
-        for w in range(W):
-            np.bitwise_xor(self.columns[w][cand], q[:, w : w + 1], out=x[:, :, w])
-        if valid is not None:
-            x[~valid] = np.uint64(2**64 - 1)
+        B, W = q.shape
+        if W == 1 and cand is None:
+            assert start is not None
+            window = np.lib.stride_tricks.sliding_window_view(self.columns[0], L)
+            x = window[start]  # (B, L) copy
+            np.bitwise_xor(x, q, out=x)
+            x3 = x[:, :, None]
+        else:
+            if cand is None:
+                assert start is not None
+                cand = start[:, None] + np.arange(L)
+            x3 = np.empty((B, L, W), dtype=np.uint64)
+            for w in range(W):
+                np.bitwise_xor(self.columns[w][cand], q[:, w : w + 1], out=x3[:, :, w])
+            if valid is not None:
+                x3[~valid] = np.uint64(2**64 - 1)
         G = min(L, k)  # k distinct codes always hold >= k items
         if W == 1:
-            order = self._argsort_xor(x[:, :, 0], p, n_real, G)[:, :G]
+            order = self._argsort_xor(x3[:, :, 0], p, n_real, G)[:, :G]
         else:
-            order = np.lexsort([x[:, :, w] for w in range(W - 1, -1, -1)], axis=-1)[:, :G]
-        gsel = np.take_along_axis(cand, order, axis=1)  # (B, G) distinct codes, ranked
-        start = self.starts[gsel].astype(np.intp)
-        cnt = self.starts[gsel + 1].astype(np.intp) - start
+            order = np.lexsort([x3[:, :, w] for w in range(W - 1, -1, -1)], axis=-1)[:, :G]
+        # (B, G) distinct codes, ranked
+        gsel = start[:, None] + order if cand is None else np.take_along_axis(cand, order, axis=1)
+        first = self.starts[gsel].astype(np.intp)
+        cnt = self.starts[gsel + 1].astype(np.intp) - first
         before = np.cumsum(cnt, axis=1) - cnt  # items ranked ahead of a code
         take = np.minimum(np.maximum(k - before, 0), cnt)  # rows sum to k
         src = np.repeat(np.arange(B * G), take.ravel())  # (B * k,) slot of each hit
         first_out = (before + (np.arange(B) * k)[:, None]).ravel()
         offs = np.arange(B * k) - first_out[src]  # rank within its code
-        idx = self.members[start.ravel()[src] + offs].astype(np.intp).reshape(B, k) + self.offset
-        xor = np.take_along_axis(x, order[:, :, None], axis=1).reshape(B * G, W)[src].reshape(B, k, W)
-        return xor, idx
+        idx = self.members[first.ravel()[src] + offs].astype(np.intp).reshape(B, k) + self.offset
+        grp = gsel.ravel()[src]
+        xor = np.empty((B * k, W), dtype=np.uint64)
+        for w in range(W):
+            np.bitwise_xor(self.columns[w][grp], np.repeat(q[:, w], k), out=xor[:, w])
+        return xor.reshape(B, k, W), idx
 
     def topk(self, q: NDArray[np.uint64], k: int) -> tuple[NDArray[np.uint64], NDArray[np.intp]]:
         """Exact top-``k`` (``1 <= k <= n``) of ``(B, W)`` query words.
@@ -321,8 +341,7 @@ class CodeRanker:
             # a window of L consecutive distinct codes holding the block; codes
             # in it outside the block share less of the prefix and sort after
             start = np.minimum(lo[rows], U - L)
-            cand = start[:, None] + np.arange(L)
-            xor[rows], idx[rows] = self._rank(q[rows], cand, None, p[rows], width[rows], k)
+            xor[rows], idx[rows] = self._rank(q[rows], None, start, L, None, p[rows], width[rows], k)
         rows_w = np.flatnonzero(width > narrow)
         if rows_w.size:
             wlo, whi = self._walk(q[rows_w], k, p[rows_w], narrow)
@@ -342,5 +361,5 @@ class CodeRanker:
                 valid = col[None, :] < total[chunk][:, None]
                 cand = np.where(valid, base + off, 0)
                 rows = rows_w[chunk]
-                xor[rows], idx[rows] = self._rank(q[rows], cand, valid, p[rows], total[chunk], k)
+                xor[rows], idx[rows] = self._rank(q[rows], cand, None, L, valid, p[rows], total[chunk], k)
         return xor, idx
