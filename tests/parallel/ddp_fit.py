@@ -1,4 +1,6 @@
-"""One rank of the data-parallel test: run by ``torchrun`` (see test_data_parallel.py).
+"""One rank of the data-parallel test: forked by test_data_parallel.py, or run by torchrun::
+
+    python -m torch.distributed.run --standalone --nproc-per-node=2 tests/parallel/ddp_fit.py out.pkl
 
 Every rank fits the same estimators on the same data inside
 ``data_parallel()``; rank 0 pickles the fitted estimators to ``argv[1]``.
