@@ -66,8 +66,11 @@ class HammingIndex(BaseEstimator):
         the sorted search structures are files there, memory-mapped, so a
         database of any size (10M 64-bit codes: about 240 MB of files) costs
         no process memory beyond the pages in use; :meth:`fit` replaces the
-        index files in it, :meth:`add` appends. A pickled index stores the
-        path, not the data, and reopens the files when loaded.
+        index files in it, :meth:`add` appends. Sorting a segment (in
+        :meth:`fit`, and when :meth:`add` merges) takes about 40 bytes of
+        temporary memory per code of that segment, per 64-bit word. A
+        pickled index stores the path, not the data, and reopens the files
+        when loaded.
 
     Attributes
     ----------

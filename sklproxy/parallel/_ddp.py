@@ -33,9 +33,9 @@ skorch net):
 
 One departure, as in plain DDP: ``BatchNorm`` layers normalise with the
 statistics of their rank's shard, not of the global batch (PyTorch's
-``SyncBatchNorm`` only runs on GPUs). Backbones without BatchNorm (the MLP)
-give the single-process result; with BatchNorm the fits differ as two
-batch sizes do.
+``SyncBatchNorm`` only runs on GPUs and is not applied here). Backbones
+without BatchNorm (the MLP) give the single-process result; with BatchNorm
+each layer's statistics come from ``batch_size / world`` samples.
 """
 
 from __future__ import annotations
