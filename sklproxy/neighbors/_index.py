@@ -67,8 +67,9 @@ class HammingIndex(BaseEstimator):
         database of any size (10M 64-bit codes: about 240 MB of files) costs
         no process memory beyond the pages in use; :meth:`fit` replaces the
         index files in it, :meth:`add` appends. Sorting a segment (in
-        :meth:`fit`, and when :meth:`add` merges) takes about 40 bytes of
-        temporary memory per code of that segment, per 64-bit word. A
+        :meth:`fit`, and when :meth:`add` merges) takes about 50 bytes of
+        temporary memory per code of that segment (24 more per extra
+        64-bit word). A
         pickled index stores the path, not the data, and reopens the files
         when loaded.
 
