@@ -82,10 +82,21 @@ def batched_inference(method: _F) -> _F:
         n = X.shape[0]
         if n <= rows:
             return method(self, X, *args, **kwargs)
-        parts = [method(self, X[a : a + rows], *args, **kwargs) for a in range(0, n, rows)]
+        parts = [method(self, _writable(X[a : a + rows]), *args, **kwargs) for a in range(0, n, rows)]
         return np.concatenate(parts)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _writable(chunk: Any) -> Any:
+    """A float32 chunk of a read-only memory map, copied (one chunk's memory).
+
+    Validation keeps float32 input as it is, and torch warns about tensors
+    over read-only memory; any other dtype is converted (copied) anyway.
+    """
+    if isinstance(chunk, np.ndarray) and chunk.dtype == np.float32 and not chunk.flags.writeable:
+        return np.array(chunk)
+    return chunk
 
 
 def _is_chunkable(X: Any) -> bool:
@@ -126,4 +137,4 @@ def _map_blocks(self: Any, method: Callable[..., Any], X: Any, args: tuple, kwar
 
 
 def _call_block(self: Any, method: Callable[..., Any], args: tuple, kwargs: dict, block: Any) -> Any:
-    return np.asarray(method(self, np.asarray(block), *args, **kwargs))
+    return np.asarray(method(self, _writable(np.asarray(block)), *args, **kwargs))
