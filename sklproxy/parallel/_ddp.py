@@ -31,11 +31,11 @@ skorch net):
   ranks: the product is exactly the single-process gradient, up to the
   order of floating-point sums.
 
-One departure, as in plain DDP: ``BatchNorm`` layers normalise with the
-statistics of their rank's shard, not of the global batch (PyTorch's
-``SyncBatchNorm`` only runs on GPUs and is not applied here). Backbones
-without BatchNorm (the MLP) give the single-process result; with BatchNorm
-each layer's statistics come from ``batch_size / world`` samples.
+BatchNorm layers normalise with the statistics of the global batch too:
+during a data-parallel fit their training forward all-reduces per-channel
+sums and sums of squares (PyTorch's ``SyncBatchNorm`` does this only on
+GPUs), so backbones with BatchNorm also give the single-process fit, up to
+float rounding (the variance comes from ``E[x^2] - E[x]^2`` here).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 __all__ = ["DataParallelMixin", "data_parallel", "get_rank", "get_world_size"]
 
@@ -177,6 +178,65 @@ def _shard_gather(out: Any, rank: int, world: int, n: int) -> Any:
     return full[:n]
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over ranks; the gradient is summed over ranks too (each rank's loss
+    reaches the sum through every rank's outputs)."""
+
+    @staticmethod
+    def forward(ctx: Any, t: torch.Tensor) -> torch.Tensor:
+        t = t.clone()
+        dist.all_reduce(t)
+        return t
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+def _global_batch_norm(bn: nn.modules.batchnorm._BatchNorm, x: torch.Tensor) -> torch.Tensor:
+    """``bn(x)`` in training mode with the statistics of the global batch.
+
+    Per-channel sums and sums of squares of every rank's shard are
+    all-reduced (differentiably), so each rank normalises its rows as one
+    process would normalise the whole batch; running statistics get the
+    same update as in :func:`torch.nn.functional.batch_norm`.
+    """
+    C = x.shape[1]
+    dims = [0, *range(2, x.dim())]
+    xf = x.float()
+    count = torch.full((1,), x.numel() // max(C, 1), dtype=torch.float32, device=x.device)
+    stats = _AllReduceSum.apply(torch.cat([xf.sum(dims), (xf * xf).sum(dims), count]))
+    n = stats[-1]
+    mean = stats[:C] / n
+    var = (stats[C : 2 * C] / n - mean * mean).clamp_min(0)  # biased, as BatchNorm normalises
+    if bn.track_running_stats:
+        with torch.no_grad():
+            bn.num_batches_tracked.add_(1)
+            m = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+            bn.running_mean.mul_(1 - m).add_(m * mean)
+            bn.running_var.mul_(1 - m).add_(m * var * n / (n - 1).clamp_min(1))
+    shape = [1, C] + [1] * (x.dim() - 2)
+    y = (xf - mean.view(shape)) * torch.rsqrt(var.view(shape) + bn.eps)
+    if bn.affine:
+        y = y * bn.weight.view(shape) + bn.bias.view(shape)
+    return y.to(x.dtype)
+
+
+def _sync_batch_norms(module: nn.Module) -> list[nn.Module]:
+    """Make every BatchNorm layer of ``module`` use global-batch statistics in training."""
+    layers = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for bn in layers:
+        plain = bn.forward
+
+        def forward(x: torch.Tensor, bn: nn.Module = bn, plain: Any = plain) -> torch.Tensor:
+            return _global_batch_norm(bn, x) if bn.training else plain(x)
+
+        bn.forward = forward  # an instance attribute, deleted again after the fit
+    return layers
+
+
 class DataParallelMixin:
     """Data parallelism for a skorch net, active only inside :func:`data_parallel`.
 
@@ -185,6 +245,7 @@ class DataParallelMixin:
     """
 
     _ddp: Any = None  # the DDP wrapper of module_, during a data-parallel fit only
+    _synced_bn: list = []  # BatchNorm layers normalising over the global batch, idem
 
     def on_train_begin(self, net: Any, X: Any = None, y: Any = None, **kwargs: Any) -> None:
         world = _active_world()
@@ -205,10 +266,14 @@ class DataParallelMixin:
             # a transient view of module_, not a component of its own: skorch only
             # lets modules be set in initialize_*, so bypass its __setattr__
             object.__setattr__(self, "_ddp", ddp)
+            object.__setattr__(self, "_synced_bn", _sync_batch_norms(self.module_))
         super().on_train_begin(net, X=X, y=y, **kwargs)
 
     def on_train_end(self, net: Any, X: Any = None, y: Any = None, **kwargs: Any) -> None:
         super().on_train_end(net, X=X, y=y, **kwargs)
+        for bn in self._synced_bn:
+            del bn.forward  # back to the class's BatchNorm forward
+        object.__setattr__(self, "_synced_bn", [])
         object.__setattr__(self, "_ddp", None)  # the fitted net is a plain one: it pickles as usual
 
     def infer(self, x: Any, **fit_params: Any) -> Any:

@@ -20,6 +20,15 @@ from sklproxy.parallel import data_parallel, get_world_size
 # the same settings as the single-process reference in the test
 CLASSIFIER = dict(width=32, max_epochs=4, batch_size=96, lr=1e-2, device="cpu", random_state=0)
 HASHER = dict(n_path_bits=4, width=32, max_epochs=4, batch_size=96, device="cpu", random_state=0)
+# one step on all 600 samples with a negligible lr: Adam's first moment is then
+# (1 - beta1) times the gradient of the first step
+ONE_STEP = dict(HASHER, max_epochs=1, batch_size=600, lr=1e-12)
+
+
+def first_moments(est):
+    """Adam's first moment of every parameter after the fit, in parameter order."""
+    opt = est.net_.optimizer_
+    return [opt.state[p]["exp_avg"].clone() for group in opt.param_groups for p in group["params"]]
 
 
 def data():
@@ -34,9 +43,10 @@ def main(out_path: str) -> None:
         assert get_world_size() == 2
         clf = ImageClassifier(**CLASSIFIER).fit(X, y)
         hasher = DDTLHasher(**HASHER).fit(X, y)
+        moments = first_moments(DDTLHasher(**ONE_STEP).fit(X, y))
     if rank == 0:
         with open(out_path, "wb") as f:
-            pickle.dump({"classifier": clf, "hasher": hasher}, f)
+            pickle.dump({"classifier": clf, "hasher": hasher, "first_moments": moments}, f)
 
 
 if __name__ == "__main__":
