@@ -62,20 +62,22 @@ def _width_chunks(order: NDArray[np.intp], sorted_width: NDArray[np.intp]) -> li
 
 
 
-def sort_codes(words: NDArray[np.uint64]) -> tuple[list[NDArray[np.uint64]], NDArray[Any], NDArray[Any]]:
+def sort_codes(words: NDArray[np.uint64], *, compact: bool = False
+               ) -> tuple[list[NDArray[np.uint64]], NDArray[Any], NDArray[Any]]:
     """Sorted distinct codes of ``(n, W)`` words: ``(columns, starts, members)``.
 
     ``columns[w]`` is word ``w`` of each distinct code (``U`` of them),
     ascending lexicographically; the members of distinct code ``u`` are
     ``members[starts[u]:starts[u + 1]]``, ascending. Index arrays are
-    ``uint32`` below ``2**32`` items (half the memory of ``intp``).
+    ``intp``, or with ``compact`` ``uint32`` below ``2**32`` items (half the
+    size on disk; a few per cent slower to query).
     """
     n, W = words.shape
     if W == 1:
         order = np.argsort(words[:, 0], kind="stable")  # equal codes in index order
     else:
         order = np.lexsort([words[:, w] for w in range(W - 1, -1, -1)])  # stable
-    index_dtype = np.uint32 if n < 2**32 else np.int64
+    index_dtype = np.uint32 if compact and n < 2**32 else np.intp
     sorted_words = words[order]
     new = np.ones(n, dtype=bool)
     new[1:] = (sorted_words[1:] != sorted_words[:-1]).any(axis=1)
@@ -168,7 +170,7 @@ class CodeRanker:
         return self._search(low, "left"), self._search(low | ~m, "right")
 
     def _count(self, lo: NDArray[np.intp], hi: NDArray[np.intp]) -> NDArray[np.intp]:
-        return self.starts[hi].astype(np.intp) - self.starts[lo].astype(np.intp)
+        return self.starts[hi].astype(np.intp, copy=False) - self.starts[lo].astype(np.intp, copy=False)
 
     def _deepest(self, q: NDArray[np.uint64], need: NDArray[np.intp], p_min: NDArray[np.intp]) -> NDArray[np.intp]:
         """Longest prefix ``p >= p_min`` whose block holds ``>= need`` items.
@@ -228,7 +230,7 @@ class CodeRanker:
     def _argsort_xor(
         self, x: NDArray[np.uint64], p: NDArray[np.intp], width: NDArray[np.intp], G: int
     ) -> NDArray[np.intp]:
-        """Row-wise argsort of distinct XOR keys, exact over the first ``G``.
+        """Row-wise argsort of distinct XOR keys, exact over the first ``G`` (and one more).
 
         Row ``i`` holds ``width[i]`` in-block XORs, all below
         ``2**(n_bits - p[i])`` once right-aligned, then codes outside the
@@ -256,12 +258,16 @@ class CodeRanker:
         v >>= drop.astype(np.uint64)[:, None]
         v <<= np.uint64(col_bits)
         v |= np.arange(L, dtype=np.uint64)
-        v.sort(axis=1)
+        n = min(G + 1, L)  # the ranked codes and one more (for the tie check)
+        if L > 2 * n:  # select the n smallest first: linear, then sort only those
+            v = np.partition(v, n - 1, axis=1)
+            v[:, :n].sort(axis=1)
+        else:
+            v.sort(axis=1)
         order = (v & np.uint64((1 << col_bits) - 1)).astype(np.intp)
         if drop.any():
             # in-block codes come first; a tie among them (within the ranked
             # part) means dropped bits decide, so sort those rows exactly
-            n = min(G + 1, L)
             kept = v[:, :n] >> np.uint64(col_bits)
             in_block = np.arange(1, n) < width[:, None]
             tied = ((kept[:, 1:] == kept[:, :-1]) & in_block).any(axis=1)
@@ -305,14 +311,14 @@ class CodeRanker:
             order = np.lexsort([x3[:, :, w] for w in range(W - 1, -1, -1)], axis=-1)[:, :G]
         # (B, G) distinct codes, ranked
         gsel = start[:, None] + order if cand is None else np.take_along_axis(cand, order, axis=1)
-        first = self.starts[gsel].astype(np.intp)
-        cnt = self.starts[gsel + 1].astype(np.intp) - first
+        first = self.starts[gsel].astype(np.intp, copy=False)
+        cnt = self.starts[gsel + 1].astype(np.intp, copy=False) - first
         before = np.cumsum(cnt, axis=1) - cnt  # items ranked ahead of a code
         take = np.minimum(np.maximum(k - before, 0), cnt)  # rows sum to k
         src = np.repeat(np.arange(B * G), take.ravel())  # (B * k,) slot of each hit
         first_out = (before + (np.arange(B) * k)[:, None]).ravel()
         offs = np.arange(B * k) - first_out[src]  # rank within its code
-        idx = self.members[first.ravel()[src] + offs].astype(np.intp).reshape(B, k) + self.offset
+        idx = self.members[first.ravel()[src] + offs].astype(np.intp, copy=False).reshape(B, k) + self.offset
         grp = gsel.ravel()[src]
         xor = np.empty((B * k, W), dtype=np.uint64)
         for w in range(W):

@@ -211,7 +211,8 @@ class HammingIndex(BaseEstimator):
     def _add_segment(self, start: int, stop: int) -> None:
         seg_id = self._next_segment
         self._next_segment += 1
-        arrays = self._store.save_segment(seg_id, sort_codes(np.asarray(self._store.words[start:stop])))
+        words = np.asarray(self._store.words[start:stop])
+        arrays = self._store.save_segment(seg_id, sort_codes(words, compact=self.storage_dir is not None))
         self._segments.append((start, stop, seg_id))
         self._code_segments.append(CodeRanker(None, self.n_bits_, offset=start, sorted_arrays=arrays))
 
