@@ -27,6 +27,7 @@ from ..nn.vqvae import (
     quantise,
 )
 from ..nn.walk import qe_walk
+from ..parallel import batched_inference
 from ..utils import (
     TRAINING_CONSTRAINTS,
     BatchIterator,
@@ -412,6 +413,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         )
 
     # ------------------------------------------------------------ inference
+    @batched_inference
     def transform(self, X: ArrayLike) -> np.ndarray:
         """Walk each sample's latent to maximal entropy of ``f`` and decode it.
 
