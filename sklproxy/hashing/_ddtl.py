@@ -319,11 +319,14 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
             dataset = TensorPairDataset(to_storage(X_t, self.device_),
                                         None if y_t is None else to_storage(y_t, self.device_))
             self.net_.fit(dataset, None)
-            if self.refit_tree_epochs and self.beta + self.gamma > 0:
+            if self._refits_tree():
                 self._refit_tree(dataset, seed)
             if self.median_splits:
                 set_median_splits(self.net_, dataset.X)
         return self
+
+    def _refits_tree(self) -> bool:
+        return bool(self.refit_tree_epochs) and self.beta + self.gamma > 0
 
     def _refit_tree(self, dataset: TensorPairDataset, seed: int) -> None:
         """Second stage: fit the tree head alone on frozen features of several views."""
@@ -347,6 +350,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
             multilabel=self.multilabel_,
             balance_reach=self._balance_reach,
             seed=seed + 2,
+            stage="DDTLHasher, stage 2/2: tree head on frozen features",
             use_amp=False,
             verbose=self.verbose,
         )
@@ -436,7 +440,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
             multilabel=self.multilabel_,
             balance_reach=self._balance_reach,
             augment=self._augment_factory(X),
-            stage="DDTLHasher",
+            stage="DDTLHasher, stage 1/2: network" if self._refits_tree() else "DDTLHasher",
             seed=seed,
             use_amp=self.use_amp,
             verbose=self.verbose,
