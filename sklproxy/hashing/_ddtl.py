@@ -104,7 +104,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
     the test codes (their reference: 13.06), at mAP@1000 within 0.01 and the
     same accuracy (classes come from the class head, which does not move).
     The price is invariance: a random augmented view keeps its class bits and
-    first 6 path bits for 23 % of the test images instead of 59 %.
+    first 6 path bits for 22-23 % of the test images instead of 58-59 %.
 
     Parameters
     ----------
@@ -130,12 +130,12 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         training-code entropy without median splits from 9.4 to 12.1 bits
         (soft reach: 11.9) at the same accuracy; with median splits it
         changes neither spread nor mAP and keeps slightly more codes under
-        augmentation (24 % instead of 23 %).
+        augmentation (24-27 % instead of 22-23 %).
     temperature : float, default=0.1
         NT-Xent temperature. Lower values spread codes more on small data
         (the original work used 1.0 on CIFAR-10 with 500 epochs); on the
         CPU reference setting 0.1 also kept more codes under augmentation
-        after median splits (23 % against 17 % at 1.0).
+        after median splits (22-23 % against 17 % at 1.0).
     refit_tree_epochs : int, default=0
         Epochs of an optional second stage that fits the tree head alone
         (contrastive and balance terms, no class loss) on frozen backbone
@@ -144,14 +144,16 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         skips it. On the CPU reference setting with ``gamma=3``, 10 epochs
         raised the spread without median splits from 12.1 to 12.7 bits (30
         epochs: 12.9) of a 13.53 reference; with median splits it keeps a
-        few more codes under augmentation (26 % instead of 24 %).
+        few more codes under augmentation (26-28 % instead of 24-27 %).
     refit_tree_views : int, default=8
         Views per item cached for the second stage (memory: items x views x
         backbone features x 4 bytes, checked before fitting).
     median_splits : bool, default=True
         Move each class's node splits to the medians of its training items
-        after training (see above). False gives the published method's
-        codes.
+        after training (see above); multi-label and unsupervised models use
+        one group of all items. The offsets are
+        ``net_.module_.tree.offsets``, shape ``(n_groups, 2**n_path_bits -
+        1)``. False gives the published method's codes.
     backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
         ``"auto"``: ``"mlp"`` for vectors, ``"convnet"`` for images smaller
         than 16 px, ``"resnet18"`` otherwise. A module must map
