@@ -430,11 +430,14 @@ def level_plot(summary: list[dict], path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4))
     levels = np.arange(1, len(summary[0]["reference_level_bits"]) + 1)
+    styles = iter(["-", "--", "-.", ":", (0, (5, 1))] * 3)
     for r in summary:
         if "class-only" in r["model"]:
             continue
-        ax.plot(levels, r["level_bits"], marker="o", ms=3, label=r["model"])
-    ax.plot(levels, summary[0]["reference_level_bits"], "k--", lw=2, label="random reference")
+        ax.plot(levels, r["level_bits"], marker="o", ms=3, ls=next(styles), label=r["model"],
+                lw=3 if r["model"] == "DDTL (defaults)" else 1.5, alpha=0.85)
+    ax.plot(levels, summary[0]["reference_level_bits"], color="k", ls=":", lw=2.5,
+            label="random reference")
     ax.set_xlabel("tree level (root = 1)")
     ax.set_ylabel("bits gained within a class")
     ax.set_ylim(0, 1.05)
@@ -443,6 +446,17 @@ def level_plot(summary: list[dict], path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def replot_cpu() -> None:
+    """The per-level plot again from ``results/b1_hashing_cpu.json``."""
+    import json
+    from pathlib import Path
+
+    from _common import RESULTS
+
+    summary = json.loads((RESULTS / "b1_hashing_cpu.json").read_text())["summary"]
+    level_plot(summary, Path(__file__).resolve().parents[1] / "docs" / "b1_level_bits_cpu.png")
 
 
 def run_cpu(seeds, threads: int) -> None:
@@ -481,10 +495,14 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="seeds of the --cpu run")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of the --cpu run")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw the --cpu per-level plot from its JSON")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
     add_part_arguments(parser, PARTS)
     args = parser.parse_args()
+    if args.replot:
+        return replot_cpu()
     if args.cpu:
         return run_cpu(args.seeds, args.threads)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
