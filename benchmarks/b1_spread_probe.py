@@ -211,7 +211,7 @@ def main():
                     h2, t2 = refit(h, data, seed, **stage_over)
                 rows.append(measure(f"{name} {stage_name} (seed {seed})", h2, data, k, t2))
             for row in rows:
-                row.update(seed=seed, variant_set=args.variants)
+                row.update(seed=seed, variant_set=args.variants, commit=result["info"]["commit"])
                 result["rows"] = [r for r in result["rows"] if r["variant"] != row["variant"]]
                 result["rows"].append(row)
             RESULTS.mkdir(exist_ok=True)
