@@ -71,6 +71,10 @@ def stage1(cls, params: dict, data, tag: str):
     path = PARTS / f"b1_probe_stage1_{key}.pkl"
     if path.exists():
         hasher = pickle.loads(path.read_bytes())
+        # cached before later plumbing (progress stages, lean pickles) existed;
+        # the training code the cached networks ran is the current one
+        for key, value in (("pickle_optimizer", False), ("stage", None), ("max_loss_rise", 2.0)):
+            hasher.net_.__dict__.setdefault(key, value)
         module = hasher.net_.module_
         if not hasattr(module, "group_by_class"):  # cached before split offsets existed
             module.group_by_class = True
