@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
@@ -25,10 +27,12 @@ from ..nn.vqvae import (
     quantise,
 )
 from ..nn.walk import qe_walk
+from ..parallel import batched_inference
 from ..utils import (
     TRAINING_CONSTRAINTS,
     BatchIterator,
     DeviceNet,
+    ImageTransformerMixin,
     NetEstimatorMixin,
     StopOnNonFinite,
     TensorPairDataset,
@@ -50,7 +54,7 @@ _VECTOR_LATENTS = 4
 _DIAGNOSTIC_SAMPLES = 1024
 
 
-class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
+class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, BaseEstimator):
     """Latent adversarial debiasing (LAD): remove a spurious signal from images.
 
     ``fit(X, y)`` trains a VQ-VAE on ``X`` and a deliberately simple
@@ -67,7 +71,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
     by ``transform``.
 
     What makes the walk work (a bare version with a saturated ``f``, whose
-    entropy was 1.5e-5 nats, changed nothing; METHODS.md "Pitfall"):
+    entropy was 1.5e-5 nats, changed nothing; see the methods page, "LAD"):
 
     * ``f`` is constrained so its entropy is not ~0: label smoothing
       (``label_smoothing``) bounds its confidence, weight decay and few
@@ -262,7 +266,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> LADDebiaser:
         """Train the VQ-VAE and the latent classifier ``f``.
 
         Parameters
@@ -324,6 +328,8 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
             device=self.device_,
             callbacks=self._training_callbacks(),
             restart_every=n_latent_vectors,  # about once per epoch
+            stage="LADDebiaser, stage 1/2: VQ-VAE",
+            max_loss_rise=20.0,  # dead-code restarts make the loss jump (6.5x its start seen)
             seed=seed,
             use_amp=self.use_amp,
             verbose=self.verbose,
@@ -347,6 +353,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
             train_split=None,
             device=self.device_,
             callbacks=[("nonfinite", StopOnNonFinite())],
+            stage="LADDebiaser, stage 2/2: latent classifier f",
             seed=seed,
             verbose=self.verbose,
         )
@@ -406,7 +413,8 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         )
 
     # ------------------------------------------------------------ inference
-    def transform(self, X):
+    @batched_inference
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Walk each sample's latent to maximal entropy of ``f`` and decode it.
 
         Parameters
@@ -440,7 +448,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
                 parts.append(vq.decode(q).float().cpu())
         return torch.cat(parts)
 
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None, **fit_params: Any) -> np.ndarray:
         """``fit(X, y).transform(X)``: the same output, bit for bit."""
         return self.fit(X, y, **fit_params).transform(X)
 

@@ -7,10 +7,53 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..nn.losses import nt_xent
-from ..nn.tree import DecisionTreeLayer, leaf_log_probs, split_balance_loss, tree_log_probs
-from ..utils import DeviceNet
+from ..nn.tree import (
+    DecisionTreeLayer,
+    leaf_log_probs,
+    median_split_offsets,
+    split_balance_loss,
+    tree_log_probs,
+)
+from ..utils import DeviceNet, TensorPairDataset
+from ..utils._device import make_generator
 
-__all__ = ["DDTLModule", "DDTLNet"]
+__all__ = ["DDTLModule", "DDTLNet", "DDTLTreeNet", "cache_view_features", "set_median_splits",
+           "tree_loss"]
+
+
+def tree_loss(node_logits: Tensor, groups: Tensor | None, *, beta: float, gamma: float,
+              temperature: float, reach: str = "greedy") -> Tensor:
+    """``beta * NT-Xent(z_a, z_b; tau) + gamma * balance(u)`` of two stacked views.
+
+    ``node_logits`` is ``(2N, 2**D - 1)``: view a of the ``N`` items, then
+    view b. NT-Xent compares the leaf probabilities ``z`` within each group;
+    the split balance (:func:`~sklproxy.nn.tree.split_balance_loss` with
+    ``reach``) counts both views together.
+    """
+    n = node_logits.shape[0] // 2
+    loss = node_logits.new_zeros((), dtype=torch.float32)
+    log_reach = log_leaves = None
+    if gamma > 0 and reach == "soft":  # both terms from one descent of the tree
+        log_reach, log_leaves = tree_log_probs(node_logits)
+    elif beta > 0:
+        log_leaves = leaf_log_probs(node_logits)
+    if beta > 0:
+        z = log_leaves.exp()                                            # (2N, 2**D) float32
+        loss = loss + beta * nt_xent(z[:n], z[n:], temperature, groups)
+    if gamma > 0:
+        both = None if groups is None else torch.cat([groups, groups])
+        loss = loss + gamma * split_balance_loss(node_logits, both, log_reach=log_reach,
+                                                 reach=reach)
+    return loss
+
+
+def label_groups(y: Tensor | None, multilabel: bool) -> Tensor | None:
+    """Contrastive groups: the class, or the exact label set for multi-label ``y``."""
+    if y is None:
+        return None
+    if multilabel:
+        return torch.unique(y, dim=0, return_inverse=True)[1]
+    return y
 
 
 class DDTLModule(nn.Module):
@@ -19,25 +62,34 @@ class DDTLModule(nn.Module):
     ``forward`` returns ``(class_logits (B, m), node_logits (B, 2**D - 1))``;
     ``m = 0`` when the model is unsupervised. The node logits are
     batch-normalised (``balance``): on digits this gave higher mAP and code
-    entropy, with and without the contrastive loss.
+    entropy, with and without the contrastive loss. Once the tree has
+    per-group split offsets (:func:`~sklproxy.nn.tree.median_split_offsets`),
+    each item's group is its predicted class when ``group_by_class`` (single-
+    label models), else there is one group.
     """
 
     def __init__(self, standardize: nn.Module, backbone: nn.Module, n_classes: int,
-                 depth: int, balance: bool = True) -> None:
+                 depth: int, balance: bool = True, group_by_class: bool = False) -> None:
         super().__init__()
         self.standardize = standardize
         self.backbone = backbone
         width = backbone.out_features
         self.class_head = nn.Linear(width, n_classes) if n_classes else None
         self.tree = DecisionTreeLayer(width, depth, balance)
+        self.group_by_class = group_by_class and n_classes > 0
+
+    def features(self, x: Tensor) -> Tensor:
+        """``(B, F)`` backbone features, the input of both heads."""
+        return self.backbone(self.standardize(x))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        features = self.backbone(self.standardize(x))                   # (B, F)
+        features = self.features(x)                                     # (B, F)
         if self.class_head is None:
             logits = features.new_zeros(features.shape[0], 0)
         else:
             logits = self.class_head(features)                          # (B, m)
-        return logits, self.tree(features)                              # (B, 2**D - 1)
+        groups = logits.argmax(dim=1) if self.group_by_class else None
+        return logits, self.tree(features, groups)                      # (B, 2**D - 1)
 
 
 class DDTLNet(DeviceNet):
@@ -48,17 +100,19 @@ class DDTLNet(DeviceNet):
     negatives come only from the same class (the same label set for
     multi-label ``y``; the whole batch when ``y`` is None or ``alpha == 0``)
     and ``balance`` is :func:`~sklproxy.nn.tree.split_balance_loss` over the
-    same groups, both views together.
+    same groups, both views together, its reach counted as ``balance_reach``.
     """
 
     def __init__(self, *args, alpha: float = 1.0, beta: float = 0.1, gamma: float = 0.0,
-                 temperature: float = 1.0, multilabel: bool = False, **kwargs) -> None:
+                 temperature: float = 1.0, multilabel: bool = False,
+                 balance_reach: str = "greedy", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
         self.temperature = temperature
         self.multilabel = multilabel
+        self.balance_reach = balance_reach
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
@@ -71,7 +125,6 @@ class DDTLNet(DeviceNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         class_logits, node_logits = y_pred                              # (2N, m), (2N, 2**D-1)
-        n = node_logits.shape[0] // 2
         loss = node_logits.new_zeros((), dtype=torch.float32)
         groups = None
         if y_true is not None and self.alpha > 0:
@@ -80,19 +133,101 @@ class DDTLNet(DeviceNet):
             if self.multilabel:
                 loss = loss + self.alpha * F.binary_cross_entropy_with_logits(
                     logits, target.float())
-                groups = torch.unique(y_true, dim=0, return_inverse=True)[1]
             else:
                 loss = loss + self.alpha * F.cross_entropy(logits, target.long())
-                groups = y_true
-        log_reach = log_leaves = None
-        if self.gamma > 0:  # both terms from one descent of the tree
-            log_reach, log_leaves = tree_log_probs(node_logits)
-        elif self.beta > 0:
-            log_leaves = leaf_log_probs(node_logits)
-        if self.beta > 0:
-            z = log_leaves.exp()                                        # (2N, 2**D) float32
-            loss = loss + self.beta * nt_xent(z[:n], z[n:], self.temperature, groups)
-        if self.gamma > 0:
-            both = None if groups is None else torch.cat([groups, groups])
-            loss = loss + self.gamma * split_balance_loss(node_logits, both, log_reach=log_reach)
-        return loss
+            groups = label_groups(y_true, self.multilabel)
+        return loss + tree_loss(node_logits, groups, beta=self.beta, gamma=self.gamma,
+                                temperature=self.temperature, reach=self.balance_reach)
+
+
+# ---------------------------------------------------------------------------
+# Second stage: the tree head alone, on frozen features of several views
+# ---------------------------------------------------------------------------
+
+
+def cache_view_features(net: DDTLNet, X: Tensor, n_views: int, seed: int) -> Tensor:
+    """``(n, n_views, F)`` features of the trained, frozen backbone (eval mode, no grad).
+
+    View 0 is the image itself (what ``transform`` hashes), views ``1..`` are
+    augmentations drawn from a generator seeded with ``seed``. Kept on the
+    net's storage device, float32.
+    """
+    module = net.module_
+    was_training = module.training
+    module.eval()
+    generator = make_generator(seed, torch.device(net.device))
+    parts = []
+    with torch.no_grad():
+        for Xb, _ in net.get_iterator(TensorPairDataset(X), training=False):
+            views = [Xb] + [net.augmented(Xb, generator) for _ in range(n_views - 1)]
+            with net.autocast():
+                feats = module.features(torch.cat(views))                # (V * B, F)
+            parts.append(feats.float().reshape(n_views, len(Xb), -1).transpose(0, 1))
+    module.train(was_training)
+    return torch.cat(parts).to(X.device)
+
+
+class DDTLTreeNet(DeviceNet):
+    """skorch net fitting the tree head alone on cached features of several views.
+
+    ``X`` is ``(n, V, F)`` (:func:`cache_view_features`); each step draws,
+    for every item, two different views among its ``V`` and minimises
+    :func:`tree_loss` on them (no class loss: the backbone and the class
+    head are frozen, so the class bits cannot change).
+    """
+
+    def __init__(self, *args, beta: float = 0.1, gamma: float = 0.0, temperature: float = 1.0,
+                 multilabel: bool = False, balance_reach: str = "greedy", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.beta = beta
+        self.gamma = gamma
+        self.temperature = temperature
+        self.multilabel = multilabel
+        self.balance_reach = balance_reach
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch                                                  # (N, V, F), (N,)
+        n, n_views = Xi.shape[:2]
+        gen = self.generator_
+        first = torch.randint(n_views, (n,), generator=gen, device=gen.device).to(Xi.device)
+        shift = torch.randint(1, n_views, (n,), generator=gen, device=gen.device).to(Xi.device)
+        rows = torch.arange(n, device=Xi.device)
+        views = torch.cat([Xi[rows, first], Xi[rows, (first + shift) % n_views]])  # (2N, F)
+        node_logits = self.infer(views, **fit_params)
+        loss = self.get_loss(node_logits, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": node_logits}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return tree_loss(y_pred, label_groups(y_true, self.multilabel), beta=self.beta,
+                         gamma=self.gamma, temperature=self.temperature,
+                         reach=self.balance_reach)
+
+
+# ---------------------------------------------------------------------------
+# Last step: each class's splits moved to its training items' medians
+# ---------------------------------------------------------------------------
+
+
+def set_median_splits(net: DDTLNet, X: Tensor) -> None:
+    """Give the tree per-group median offsets computed on ``X`` (the training set).
+
+    Features and predicted classes come from the trained model in eval mode
+    on the un-augmented items (what ``transform`` hashes); groups are the
+    predicted classes when the module groups by class, else one group.
+    """
+    module = net.module_
+    module.eval()
+    module.tree.offsets = None
+    feats, groups = [], []
+    with torch.no_grad():
+        for Xb, _ in net.get_iterator(TensorPairDataset(X), training=False):
+            with net.autocast():
+                f = module.features(Xb)
+                g = module.class_head(f).argmax(dim=1) if module.group_by_class else None
+            feats.append(f.float())
+            groups.append(torch.zeros(len(f), dtype=torch.long, device=f.device) if g is None else g)
+    n_groups = module.class_head.out_features if module.group_by_class else 1
+    module.tree.offsets = median_split_offsets(module.tree, torch.cat(feats), torch.cat(groups),
+                                               n_groups)

@@ -2,8 +2,11 @@
 
 from ._cluster import cluster_accuracy, cluster_label_mapping
 from ._hashing import (
+    HashSpread,
+    SpreadFigures,
     hash_entropy,
     hash_retention,
+    hash_spread,
     mean_average_precision,
     mean_collisions,
     self_retrieval_map,
@@ -12,12 +15,15 @@ from ._hashing import (
 from ._scorers import cluster_accuracy_scorer, hash_entropy_scorer, map_scorer
 
 __all__ = [
+    "HashSpread",
+    "SpreadFigures",
     "cluster_accuracy",
     "cluster_accuracy_scorer",
     "cluster_label_mapping",
     "hash_entropy",
     "hash_entropy_scorer",
     "hash_retention",
+    "hash_spread",
     "map_scorer",
     "mean_average_precision",
     "mean_collisions",

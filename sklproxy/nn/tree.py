@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["DecisionTreeLayer", "greedy_path_bits", "leaf_log_probs", "node_log_reach",
-           "split_balance_loss", "tree_log_probs"]
+__all__ = ["DecisionTreeLayer", "greedy_path_bits", "greedy_path_nodes", "greedy_reach", "leaf_log_probs",
+           "median_split_offsets", "node_log_reach", "split_balance_loss", "tree_log_probs"]
 
 
 def _depth(n_nodes: int) -> int:
@@ -36,15 +36,21 @@ def _descend(node_logits: Tensor) -> tuple[list[Tensor], Tensor]:
     """
     u = node_logits.float()
     depth = _depth(u.shape[-1])
-    log_right = F.logsigmoid(u)   # (B, 2**D - 1) log p(right)
-    log_left = F.logsigmoid(-u)   # (B, 2**D - 1) log p(left) = log(1 - sigmoid(u))
+    # log p(right) = logsigmoid(u) = -relu(-u) - softplus(-|u|) and log p(left)
+    # = -relu(u) - softplus(-|u|): one softplus for both, no cancellation.
+    # Split per level: the backward of ``split`` is one concatenation, where
+    # slicing would write a full-size zero gradient per level.
+    sizes = [2**level for level in range(depth)]
+    soft = torch.split(F.softplus(-u.abs()), sizes, dim=1)       # (B, 2**l) per level
+    to_left = torch.split(F.relu(u), sizes, dim=1)               # -log p(left) - softplus(-|u|)
+    to_right = torch.split(F.relu(-u), sizes, dim=1)
     out = u.new_zeros(u.shape[0], 1)  # (B, 1) log-prob of the root
     levels = []
     for level in range(depth):
         levels.append(out)
-        lo, hi = 2**level - 1, 2 ** (level + 1) - 1
+        base = out - soft[level]                                    # (B, 2**level)
         # children of the 2**level nodes of this level, left then right: (B, 2**(level+1))
-        out = torch.stack((out + log_left[:, lo:hi], out + log_right[:, lo:hi]), dim=-1)
+        out = torch.stack((base - to_left[level], base - to_right[level]), dim=-1)
         out = out.reshape(u.shape[0], -1)
     return levels, out
 
@@ -84,20 +90,30 @@ def tree_log_probs(node_logits: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None, *,
-                       log_reach: Tensor | None = None) -> Tensor:
+                       log_reach: Tensor | None = None, reach: str = "soft") -> Tensor:
     """How unevenly the tree splits each group of items (0 when every split is even).
 
     For a group ``g`` (a class of the batch; all items when ``groups`` is
     None) and a node ``i``, ``m = sum_x r_i(x)`` is how many of the group's
-    ``n_g`` items reach the node (soft: ``r`` is the reach probability) and
-    ``a = sum_x r_i(x) sigmoid(u_i(x)) / m`` the share of them sent right.
-    The loss is the cross-entropy of ``a`` against 1/2 minus its minimum,
-    ``-log(a) / 2 - log(1 - a) / 2 - log 2``, weighted by ``m / n_g`` (so
-    each level weighs 1 and rarely reached nodes, whose ``a`` is a noisy
-    estimate, little), averaged over the ``D`` levels and the groups. It is
-    the soft decision tree's balance penalty (Frosst & Hinton, 2017) taken
-    per class: the contrastive loss alone leaves the splits of a class
-    uneven at every depth.
+    ``n_g`` items reach the node and ``a = sum_x r_i(x) sigmoid(u_i(x)) / m``
+    the share of them sent right. The loss is the cross-entropy of ``a``
+    against 1/2 minus its minimum, ``-log(a) / 2 - log(1 - a) / 2 - log 2``,
+    weighted by ``m / n_g`` (so each level weighs 1 and rarely reached
+    nodes, whose ``a`` is a noisy estimate, little), averaged over the ``D``
+    levels and the groups. It is the soft decision tree's balance penalty
+    (Frosst & Hinton, 2017) taken per class: the contrastive loss alone
+    leaves the splits of a class uneven at every depth.
+
+    ``reach`` decides what ``r_i(x)`` is:
+
+    * ``"soft"``: the probability of reaching node ``i``
+      (:func:`node_log_reach`). Items left undecided at a node (``sigmoid``
+      near 1/2) then spread their reach evenly over its subtree and satisfy
+      the term there, while their greedy bits (the code) stay one-sided.
+    * ``"greedy"``: 1 when the item's greedy path (its code) passes through
+      node ``i``, else 0, a constant; the gradient flows through the node
+      probabilities ``sigmoid(u_i(x))`` of the items each node holds. Every
+      node is judged on the items the code sends there.
 
     Parameters
     ----------
@@ -106,7 +122,8 @@ def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None, *,
         Integer group of each row.
     log_reach : Tensor of shape (B, 2**D - 1) or None
         ``node_log_reach(node_logits)`` if already computed (e.g. by
-        :func:`tree_log_probs`); None computes it.
+        :func:`tree_log_probs`); None computes it. Ignored with ``reach="greedy"``.
+    reach : {"soft", "greedy"}, default="soft"
 
     Returns
     -------
@@ -121,7 +138,8 @@ def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None, *,
     """
     u = node_logits.float()
     B, depth = u.shape[0], _depth(u.shape[-1])
-    reach = (node_log_reach(u) if log_reach is None else log_reach).exp()  # (B, M)
+    if reach not in ("soft", "greedy"):
+        raise ValueError(f"reach={reach!r} is invalid; use 'soft' or 'greedy'.")
     # each group is summed into the row of its first item; no host
     # synchronisation (no unique, no data-dependent shapes), as in nt_xent
     if groups is None:
@@ -130,12 +148,58 @@ def split_balance_loss(node_logits: Tensor, groups: Tensor | None = None, *,
         same = groups[:, None] == groups[None, :]                       # (B, B)
         first = same.int().argmax(dim=1)                                # (B,) first item of the group
     size = u.new_zeros(B).index_add(0, first, u.new_ones(B))            # (B,) items per group row
-    mass = torch.zeros_like(reach).index_add(0, first, reach)           # (B, M) items reaching
-    right = torch.zeros_like(reach).index_add(0, first, reach * torch.sigmoid(u))  # ... going right
+    n_groups = (size > 0).sum()
+    if reach == "greedy":
+        # only the D nodes on each item's path hold it: sums over (group, node)
+        # by scatter-adding B x D entries, no (B, 2**D - 1) reach tensor
+        nodes = greedy_path_nodes(u)                                    # (B, D)
+        s = torch.sigmoid(u.gather(1, nodes))                           # (B, D) p(right) on the path
+        cell = (first[:, None] * u.shape[1] + nodes).reshape(-1)        # (B * D,) (group row, node)
+        mass = u.new_zeros(B * u.shape[1]).index_add(0, cell, torch.ones_like(s).reshape(-1))
+        right = u.new_zeros(B * u.shape[1]).index_add(0, cell, s.reshape(-1))
+        share = (right[cell] / mass[cell]).clamp(1e-6, 1 - 1e-6)        # (B * D,) a of each entry's cell
+        excess = -0.5 * (share.log() + (1 - share).log()) - math.log(2.0)
+        # a cell with m items appears m times: sum_x excess / n_g = sum_cells m / n_g * excess
+        per_item = excess.reshape(B, depth).sum(dim=1) / size[first]    # (B,)
+        return per_item.sum() / n_groups / depth
+    reach_p = (node_log_reach(u) if log_reach is None else log_reach).exp()  # (B, M)
+    mass = torch.zeros_like(reach_p).index_add(0, first, reach_p)       # (B, M) items reaching
+    right = torch.zeros_like(reach_p).index_add(0, first, reach_p * torch.sigmoid(u))  # ... going right
     share = (right / mass.clamp_min(1e-12)).clamp(1e-6, 1 - 1e-6)
     excess = -0.5 * (share.log() + (1 - share).log()) - math.log(2.0)   # (B, M) >= 0
     weight = mass / size.clamp_min(1.0)[:, None]                        # (B, M) reach share; 0 off-group rows
-    return (weight * excess).sum() / (size > 0).sum() / depth
+    return (weight * excess).sum() / n_groups / depth
+
+
+def greedy_path_nodes(node_logits: Tensor) -> Tensor:
+    """``(B, D)`` long: the heap index of the node each item's greedy path visits at each level.
+
+    >>> import torch
+    >>> greedy_path_nodes(torch.tensor([[1.0, 0.0, -2.0]]))  # root, then its right child
+    tensor([[0, 2]])
+    """
+    depth = _depth(node_logits.shape[-1])
+    u = node_logits.detach()
+    node = torch.zeros(u.shape[0], dtype=torch.long, device=u.device)
+    visited = []
+    for _ in range(depth):
+        visited.append(node)
+        node = 2 * node + 1 + (u.gather(1, node[:, None])[:, 0] > 0).long()
+    return torch.stack(visited, dim=1)
+
+
+def greedy_reach(node_logits: Tensor) -> Tensor:
+    """``(B, 2**D - 1)`` bool: does the item's greedy path (its code) pass through each node?
+
+    Exactly one node per level is reached; heap order.
+
+    >>> import torch
+    >>> greedy_reach(torch.tensor([[1.0, 0.0, -2.0]])).int()  # root, then right child (node 2)
+    tensor([[1, 0, 1]], dtype=torch.int32)
+    """
+    nodes = greedy_path_nodes(node_logits)
+    reached = torch.zeros(node_logits.shape, dtype=torch.bool, device=node_logits.device)
+    return reached.scatter_(1, nodes, True)
 
 
 def greedy_path_bits(node_logits: Tensor) -> Tensor:
@@ -163,6 +227,11 @@ class DecisionTreeLayer(nn.Module):
     With ``balance=True`` each node logit is batch-normalised (zero mean, a
     learned scale), which centres every split on the data that reach the
     layer instead of letting one side of a node take everything.
+
+    ``offsets`` (None until set, e.g. by :func:`median_split_offsets`) is an
+    ``(n_groups, 2**depth - 1)`` buffer subtracted from the node logits of
+    the items of each group: ``forward(features, groups)`` with ``groups``
+    the ``(B,)`` group index of every item (e.g. its predicted class).
     """
 
     def __init__(self, in_features: int, depth: int, balance: bool = False) -> None:
@@ -172,6 +241,113 @@ class DecisionTreeLayer(nn.Module):
         self.depth = depth
         self.nodes = nn.Linear(in_features, 2**depth - 1)
         self.norm = nn.BatchNorm1d(2**depth - 1) if balance else nn.Identity()
+        self.register_buffer("offsets", None)
 
-    def forward(self, features: Tensor) -> Tensor:
-        return self.norm(self.nodes(features))  # (B, 2**D - 1) node logits
+    def forward(self, features: Tensor, groups: Tensor | None = None) -> Tensor:
+        u = self.norm(self.nodes(features))                    # (B, 2**D - 1) node logits
+        if self.offsets is not None:
+            rows = groups if groups is not None and len(self.offsets) > 1 else torch.zeros(
+                u.shape[0], dtype=torch.long, device=u.device)
+            u = u - self.offsets[rows].to(u.dtype)
+        return u
+
+    def node_logits_at(self, features: Tensor, nodes: Tensor) -> Tensor:
+        """``(B,)`` logit of node ``nodes[b]`` for item ``b``, eval-mode, before ``offsets``.
+
+        Computes one node per item (``B x F`` work) instead of all ``2**D - 1``.
+        """
+        w, b = self.nodes.weight[nodes], self.nodes.bias[nodes]  # (B, F), (B,)
+        u = (features * w).sum(dim=1) + b
+        if isinstance(self.norm, nn.BatchNorm1d):
+            bn = self.norm
+            scale = bn.weight[nodes] / torch.sqrt(bn.running_var[nodes] + bn.eps)
+            u = (u - bn.running_mean[nodes]) * scale + bn.bias[nodes]
+        return u
+
+
+@torch.no_grad()
+def median_split_offsets(tree: DecisionTreeLayer, features: Tensor, groups: Tensor,
+                         n_groups: int) -> Tensor:
+    """Per-group offsets that split every group's items evenly at every node they reach.
+
+    Top-down, level by level: the ``k`` items of group ``g`` that the greedy
+    path (with the offsets found so far) brings to node ``i`` have node
+    logits ``u_i``; ``offsets[g, i]`` is a median of them, the midpoint of
+    the ``ceil(k/2)``-th smallest value and the next one, so that
+    ``u_i - offsets[g, i] > 0`` sends ``floor(k/2)`` of them right. Items
+    within ``1e-4 * (1 + |u|)`` of each other are never split apart (the
+    nearest wider gap is taken instead), so no training item sits on a
+    split, where the rounding of another evaluation (a different batch
+    size) could flip its bit; a single item (or a cell of near-equal
+    values) goes left. Nodes no item of ``g`` reaches keep offset 0.
+    The directions (the tree's weights) are unchanged: only where each
+    group's split sits along them moves, as in a median-split (k-d) tree.
+
+    Parameters
+    ----------
+    tree : DecisionTreeLayer
+        Evaluated in eval mode (running batch-norm statistics).
+    features : Tensor of shape (n, F)
+    groups : Tensor of shape (n,)
+        Group index in ``[0, n_groups)`` of every item.
+    n_groups : int
+
+    Returns
+    -------
+    Tensor of shape (n_groups, 2**depth - 1), float32
+    """
+    n_nodes = 2**tree.depth - 1
+    features = features.float()
+    offsets = features.new_zeros(n_groups * n_nodes)
+    node = torch.zeros(len(features), dtype=torch.long, device=features.device)
+    groups = groups.long()
+    for _ in range(tree.depth):
+        u = tree.node_logits_at(features, node).float()           # (n,)
+        cell = groups * n_nodes + node                            # (n,) (group, node)
+        # sort by cell, then by value inside each cell
+        by_value = torch.argsort(u, stable=True)
+        order = by_value[torch.argsort(cell[by_value], stable=True)]
+        cells, counts = torch.unique_consecutive(cell[order], return_counts=True)
+        start = torch.cumsum(counts, 0) - counts
+        sorted_u = u[order]
+        median = _split_points(sorted_u, cells, counts, start)
+        offsets[cells] = median
+        node = 2 * node + 1 + (u - offsets[cell] > 0).long()
+    return offsets.reshape(n_groups, n_nodes)
+
+
+# Items this close to a split (relative to 1 + |logit|) could change sides
+# between two float32 evaluations of the same logit (e.g. another batch size).
+_SPLIT_MARGIN = 1e-4
+
+
+def _split_points(values: Tensor, cells: Tensor, counts: Tensor, start: Tensor) -> Tensor:
+    """``(n_cells,)`` split point of each cell's values (sorted within cells).
+
+    A split "at position p" sends the cell's first ``p`` values left. Wanted:
+    ``p = ceil(k/2)``; only gaps of at least ``2 * margin`` between
+    consecutive values count, so no item lies within ``margin`` of the split
+    (duplicate items go to the same side), and the valid gap nearest to
+    ``ceil(k/2)`` is taken. The split point is the gap's midpoint; a cell
+    without a valid gap sends everything left.
+    """
+    n = values.shape[0]
+    cell_of = torch.repeat_interleave(torch.arange(len(counts), device=values.device), counts)
+    pos = torch.arange(n, device=values.device)
+    # gap before each position p (between values p-1 and p), valid inside a cell only
+    prev = torch.cat([values[:1], values[:-1]])
+    margin = _SPLIT_MARGIN * (1 + torch.maximum(values.abs(), prev.abs()))
+    valid = (pos > start[cell_of]) & (values - prev >= 2 * margin)
+    target = start + (counts + 1) // 2                            # (n_cells,) ceil(k/2) left
+    far = torch.where(valid, (pos - target[cell_of]).abs(), n + 1)  # distance of valid gaps
+    best = torch.full_like(counts, n + 1).scatter_reduce(0, cell_of, far, reduce="amin")
+    # first position of each cell attaining its best distance (n when none)
+    hit = (far == best[cell_of]) & valid
+    chosen = torch.full_like(counts, n).scatter_reduce(
+        0, cell_of, torch.where(hit, pos, n), reduce="amin")
+    last = values[start + counts - 1]
+    has_gap = chosen < n
+    at = chosen.clamp(max=n - 1)
+    split = (values[at] + values[(at - 1).clamp(min=0)]) / 2
+    everything_left = last + _SPLIT_MARGIN * (1 + last.abs())
+    return torch.where(has_gap, split, everything_left)

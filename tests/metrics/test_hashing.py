@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 
@@ -11,6 +12,7 @@ import pytest
 from sklproxy.metrics import (
     hash_entropy,
     hash_retention,
+    hash_spread,
     mean_average_precision,
     mean_collisions,
     self_retrieval_map,
@@ -209,3 +211,131 @@ def test_hash_retention_bad_inputs():
         hash_retention(a, a, prefix_lengths=[0, 2])
     with pytest.raises(ValueError, match="ints"):
         hash_retention(a, a, prefix_lengths=[1.5])
+
+
+# ---------------------------------------------------------------------------
+# Spread report
+# ---------------------------------------------------------------------------
+
+
+def ref_entropy(items):
+    counts = Counter(items)
+    n = sum(counts.values())
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def ref_spread(codes, groups, n_class_bits):
+    """Per-group path entropies and bits per level, by counting prefixes item by item."""
+    rows = [tuple(int(b) for b in row) for row in codes]
+    names = sorted(set(groups))
+    n, depth = len(rows), len(rows[0]) - n_class_bits
+    group_bits, prefix = [], np.zeros(depth + 1)
+    for g in names:
+        members = [r for r, gi in zip(rows, groups, strict=True) if gi == g]
+        group_bits.append(ref_entropy(r[n_class_bits:] for r in members))
+        for length in range(depth + 1):
+            prefix[length] += len(members) / n * ref_entropy(
+                r[n_class_bits:n_class_bits + length] for r in members)
+    return np.array(group_bits), np.diff(prefix)
+
+
+def simulated_reference(sizes, depth, shared, n_draws, rng):
+    """The random reference by drawing it: each group's items in uniformly random leaves."""
+    out = []
+    for _ in range(n_draws):
+        leaves = [rng.integers(0, 2**depth, s) for s in sizes]
+        keys = [(0 if shared else g, int(leaf)) for g, ls in enumerate(leaves) for leaf in ls]
+        counts = Counter(keys)
+        n = len(keys)
+        levels = np.zeros(depth)
+        for g, ls in enumerate(leaves):
+            for length in range(1, depth + 1):
+                shift = depth - length
+                levels[length - 1] += len(ls) / n * (ref_entropy(ls >> shift)
+                                                     - ref_entropy(ls >> (shift + 1)))
+        out.append([ref_entropy(keys), len(counts) / n,
+                    sum(c * (c - 1) for c in counts.values()) / n, *levels])
+    return np.mean(out, axis=0)
+
+
+@pytest.mark.parametrize("n_class_bits, n_path_bits", [(0, 6), (2, 6), (2, 70)])
+def test_hash_spread_matches_reference(n_class_bits, n_path_bits):
+    rng = np.random.default_rng(3 + n_class_bits)
+    codes = codes_with_ties(rng, 150, n_class_bits + n_path_bits, 40)
+    labels = rng.choice(["a", "b", "c"], 150)
+    report = hash_spread(codes, labels, n_class_bits=n_class_bits)
+    group_bits, level_bits = ref_spread(codes, list(labels), n_class_bits)
+    np.testing.assert_allclose(report.codes.group_bits, group_bits, atol=1e-12)
+    np.testing.assert_allclose(report.codes.level_bits, level_bits, atol=1e-12)
+    assert report.codes.entropy == pytest.approx(hash_entropy(codes), abs=1e-12)
+    assert report.codes.unique_ratio == unique_code_ratio(codes)
+    assert report.codes.mean_collisions == mean_collisions(codes)
+    assert list(report.groups) == ["a", "b", "c"] and report.group_sizes.sum() == 150
+    # without labels the groups are the class bits
+    by_bits = hash_spread(codes, n_class_bits=n_class_bits)
+    bits = [int("".join(map(str, r[:n_class_bits])) or "0", 2) for r in codes]
+    group_bits, level_bits = ref_spread(codes, bits, n_class_bits)
+    np.testing.assert_allclose(by_bits.codes.group_bits, group_bits, atol=1e-12)
+    np.testing.assert_allclose(by_bits.codes.level_bits, level_bits, atol=1e-12)
+    assert list(by_bits.groups) == sorted(set(bits))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_random_reference_matches_simulation(shared):
+    """The exact expectations agree with the mean of 400 drawn references."""
+    sizes, depth = np.array([30, 9, 60]), 5
+    labels = np.repeat([0, 1, 2], sizes)
+    class_bits = np.zeros((len(labels), 0 if shared else 2), dtype=np.uint8)
+    if not shared:
+        class_bits = np.stack([labels >> 1, labels & 1], axis=1).astype(np.uint8)
+    codes = np.hstack([class_bits, np.zeros((len(labels), depth), dtype=np.uint8)])
+    ref = hash_spread(codes, labels, n_class_bits=class_bits.shape[1]).reference
+    drawn = simulated_reference(sizes, depth, shared, 400, np.random.default_rng(0))
+    got = [ref.entropy, ref.unique_ratio, ref.mean_collisions, *ref.level_bits]
+    np.testing.assert_allclose(got, drawn, atol=0.02)
+    assert ref.path_bits == pytest.approx(ref.level_bits.sum())
+
+
+def test_random_reference_fashion_mnist_figures():
+    """BENCHMARKS.md's reference for Fashion-MNIST 60k at 4 + 12 bits: 14.75 bits, 52.5 %, 1.47."""
+    labels = np.repeat(np.arange(10), 6000)
+    class_bits = ((labels[:, None] >> np.arange(3, -1, -1)) & 1).astype(np.uint8)
+    codes = np.hstack([class_bits, np.zeros((60000, 12), dtype=np.uint8)])
+    report = hash_spread(codes, labels, n_class_bits=4)
+    ref = report.reference
+    assert ref.entropy == pytest.approx(14.75, abs=0.005)
+    assert 100 * ref.unique_ratio == pytest.approx(52.5, abs=0.05)
+    assert ref.mean_collisions == pytest.approx(5999 / 4096)
+    # these codes put every class in one leaf: class-only codes
+    assert report.codes.entropy == pytest.approx(math.log2(10))
+    assert report.codes.path_bits == 0.0 and report.entropy_gap == pytest.approx(14.75 - math.log2(10), abs=0.005)
+
+
+def test_hash_spread_report_reads_and_serialises():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 4, 300)
+    codes = np.hstack([np.stack([y >> 1, y & 1], axis=1), rng.integers(0, 2, (300, 6))])
+    report = hash_spread(codes, y, n_class_bits=2)
+    text = str(report)
+    assert "random ref" in text and "bits per tree level" in text and "4 groups" in text
+    d = report.as_dict()
+    json.dumps(d)
+    assert d["reference_entropy_bits"] == report.reference.entropy
+    assert len(d["level_bits"]) == 6 and len(d["group_bits"]) == 4
+    # random codes sit near their reference
+    assert abs(report.entropy_gap) < 0.15
+    # multi-label indicator rows group by label set
+    Y = np.stack([y == 0, y < 2], axis=1).astype(int)
+    assert len(hash_spread(codes, Y, n_class_bits=2).groups) == 3
+
+
+def test_hash_spread_bad_inputs():
+    codes = np.zeros((6, 4), dtype=np.uint8)
+    with pytest.raises(ValueError, match="n_class_bits=5"):
+        hash_spread(codes, n_class_bits=5)
+    with pytest.raises(ValueError, match="n_class_bits=1.5"):
+        hash_spread(codes, n_class_bits=1.5)
+    with pytest.raises(ValueError, match="one entry"):
+        hash_spread(codes, [0, 1, 0])
+    with pytest.raises(ValueError, match="must contain only 0 and 1"):
+        hash_spread(codes + 2)

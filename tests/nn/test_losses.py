@@ -60,3 +60,19 @@ def test_decreases_when_views_agree():
     far = nt_xent(za, torch.rand(8, 16), 0.2)
     near = nt_xent(za, za + 0.01 * torch.rand(8, 16), 0.2)
     assert near < far
+
+
+def test_cpu_block_path_equals_the_masked_path():
+    """On the CPU grouped losses take one similarity block per group; CUDA takes the
+    masked (2N, 2N) path. Both give the same value and gradients."""
+    from sklproxy.nn.losses import _nt_xent_by_group, _nt_xent_masked
+
+    gen = torch.Generator().manual_seed(0)
+    groups = torch.tensor([4, 0, 4, 2, 0, 4, 7, 2, 0, 0, 4])  # 7 alone: no negatives
+    z = torch.rand(22, 6, generator=gen, dtype=torch.float64, requires_grad=True)
+    normalize = torch.nn.functional.normalize
+    a = _nt_xent_by_group(normalize(z, dim=1), groups, 0.3)
+    b = _nt_xent_masked(normalize(z, dim=1), groups, 0.3)
+    (ga,), (gb,) = torch.autograd.grad(a, z), torch.autograd.grad(b, z)
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(ga, gb)

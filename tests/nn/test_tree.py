@@ -8,7 +8,10 @@ import torch
 from sklproxy.nn.tree import (
     DecisionTreeLayer,
     greedy_path_bits,
+    greedy_path_nodes,
+    greedy_reach,
     leaf_log_probs,
+    median_split_offsets,
     node_log_reach,
     split_balance_loss,
     tree_log_probs,
@@ -102,16 +105,28 @@ def reference_reach(u, depth):
     return reach
 
 
-def reference_balance(u, groups, depth):
+def reference_greedy_reach(u, depth):
+    """1 on the nodes the greedy path visits, else 0."""
+    reach, node = np.zeros(2**depth - 1), 0
+    for _ in range(depth):
+        reach[node] = 1.0
+        node = 2 * node + 1 + int(u[node] > 0)
+    return reach
+
+
+def reference_balance(u, groups, depth, reach="soft"):
     """split_balance_loss written item by item, node by node."""
+    reach_of = reference_reach if reach == "soft" else reference_greedy_reach
     total = []
     for g in sorted(set(groups)):
         rows = [i for i, gi in enumerate(groups) if gi == g]
         per_level = np.zeros(depth)
         for node in range(2**depth - 1):
             level = int(math.log2(node + 1))
-            m = sum(reference_reach(u[i], depth)[node] for i in rows)
-            right = sum(reference_reach(u[i], depth)[node] * _sigmoid(u[i][node]) for i in rows)
+            m = sum(reach_of(u[i], depth)[node] for i in rows)
+            if m == 0:  # no item of the group at this node
+                continue
+            right = sum(reach_of(u[i], depth)[node] * _sigmoid(u[i][node]) for i in rows)
             a = min(max(right / m, 1e-6), 1 - 1e-6)
             per_level[level] += m / len(rows) * (-0.5 * math.log(a) - 0.5 * math.log(1 - a) - math.log(2))
         total.append(per_level.mean())
@@ -129,12 +144,52 @@ def test_node_reach_matches_reference(depth):
         np.testing.assert_allclose(got[:, 2**level - 1 : 2 ** (level + 1) - 1].sum(1), 1, rtol=1e-5)
 
 
+@pytest.mark.parametrize("reach", ["soft", "greedy"])
 @pytest.mark.parametrize("depth, groups", [(1, None), (3, [0, 1, 0, 2, 1, 0]), (4, [5, 5, 7, 7, 7, 5])])
-def test_split_balance_loss_matches_reference(depth, groups):
+def test_split_balance_loss_matches_reference(depth, groups, reach):
     u = torch.randn(6, 2**depth - 1, generator=torch.Generator().manual_seed(depth)) * 1.5
-    got = split_balance_loss(u, None if groups is None else torch.tensor(groups))
-    want = reference_balance(u.double().numpy(), groups or [0] * 6, depth)
+    got = split_balance_loss(u, None if groups is None else torch.tensor(groups), reach=reach)
+    want = reference_balance(u.double().numpy(), groups or [0] * 6, depth, reach)
     assert float(got) == pytest.approx(want, rel=1e-4, abs=1e-6)
+
+
+def test_greedy_balance_statistics_and_gradient_match_reference():
+    """The greedy-reach term: counts and right-shares per (class, node) taken along the
+    codes' paths, gradient only through sigmoid(u) at the visited nodes; checked
+    against the formula written node by node (float64), value and gradient."""
+    depth = 5
+    gen = torch.Generator().manual_seed(11)
+    u = (torch.randn(40, 2**depth - 1, generator=gen, dtype=torch.float64) * 2).requires_grad_()
+    groups = torch.randint(0, 3, (40,), generator=gen)
+    got = split_balance_loss(u, groups, reach="greedy")
+    (grad,) = torch.autograd.grad(got, u)
+    ref = torch.zeros((), dtype=torch.float64)
+    for g in groups.unique():
+        rows = torch.nonzero(groups == g)[:, 0]
+        for node in range(2**depth - 1):
+            held = [int(i) for i in rows if reference_greedy_reach(u[i].detach().numpy(), depth)[node]]
+            if not held:
+                continue
+            a = torch.sigmoid(u[held, node]).mean().clamp(1e-6, 1 - 1e-6)
+            excess = -0.5 * (a.log() + (1 - a).log()) - math.log(2.0)
+            ref = ref + len(held) / len(rows) * excess
+    ref = ref / len(groups.unique()) / depth
+    (ref_grad,) = torch.autograd.grad(ref, u)
+    assert got.item() == pytest.approx(ref.item(), rel=1e-6)  # the loss runs in float32
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-4, atol=1e-8)
+    # gradient only at the nodes the codes visit
+    assert (grad[~greedy_reach(u)] == 0).all()
+
+
+def test_greedy_path_nodes_and_reach_agree_with_the_bits():
+    u = torch.randn(30, 2**6 - 1) * 3
+    nodes, bits = greedy_path_nodes(u), greedy_path_bits(u).long()
+    assert nodes[:, 0].eq(0).all()
+    torch.testing.assert_close(nodes[:, 1:], 2 * nodes[:, :-1] + 1 + bits[:, :-1])
+    reach = greedy_reach(u)
+    assert reach.sum(dim=1).eq(6).all()
+    for row, ref_u in zip(reach.numpy(), u.numpy()):
+        np.testing.assert_array_equal(row, reference_greedy_reach(ref_u, 6).astype(bool))
 
 
 def test_one_descent_gives_reach_leaves_and_the_same_loss():
@@ -158,3 +213,81 @@ def test_split_balance_loss_is_zero_only_for_even_splits_and_pulls_towards_them(
     loss = split_balance_loss(u)
     loss.backward()
     assert loss.detach().item() > 0.1 and (u.grad[:, 0] > 0).all()
+
+
+def reference_median_offsets(u, groups, n_groups, depth):
+    """Top-down medians, class by class and node by node, from the definition."""
+    offsets = np.zeros((n_groups, 2**depth - 1))
+    for g in range(n_groups):
+        members = {0: [i for i in range(len(u)) if groups[i] == g]}
+        for node in range(2**depth - 1):
+            items = members.pop(node, [])
+            if items:  # ceil(k/2) values left: between the ceil(k/2)-th smallest and the next
+                values = sorted(u[i, node] for i in items)
+                k = len(values)
+                if k == 1:  # alone: goes left, with a margin
+                    offsets[g, node] = values[0] + 1e-4 * (1 + abs(values[0]))
+                else:
+                    offsets[g, node] = (values[(k - 1) // 2] + values[(k + 1) // 2]) / 2
+            right = [i for i in items if u[i, node] - offsets[g, node] > 0]
+            members[2 * node + 1] = [i for i in items if i not in right]
+            members[2 * node + 2] = right
+    return offsets
+
+
+@pytest.mark.parametrize("balance", [False, True])
+def test_median_split_offsets_match_reference_and_halve_every_class(balance):
+    depth, n_groups = 4, 3
+    gen = torch.Generator().manual_seed(5)
+    tree = DecisionTreeLayer(6, depth, balance)
+    if balance:  # non-trivial running statistics and affine parameters
+        tree.norm.running_mean.uniform_(-1, 1, generator=gen)
+        tree.norm.running_var.uniform_(0.5, 2, generator=gen)
+        tree.norm.weight.data.uniform_(0.5, 2, generator=gen)
+        tree.norm.bias.data.uniform_(-1, 1, generator=gen)
+    tree.eval()
+    feats = torch.randn(90, 6, generator=gen)
+    groups = torch.randint(0, n_groups, (90,), generator=gen)
+    groups[groups == 2] = 1  # group 2 has no items: its offsets stay 0
+    with torch.no_grad():
+        u = tree(feats)
+        np.testing.assert_allclose(  # one node per item, as the full forward
+            tree.node_logits_at(feats, torch.arange(90) % 15), u[torch.arange(90), torch.arange(90) % 15],
+            rtol=1e-5, atol=1e-6)
+    offsets = median_split_offsets(tree, feats, groups, n_groups)
+    want = reference_median_offsets(u.double().numpy(), groups.tolist(), n_groups, depth)
+    np.testing.assert_allclose(offsets.numpy(), want, rtol=1e-5, atol=1e-6)
+    assert (offsets[2] == 0).all()
+    # with the offsets set, every class's items split evenly at every node they reach
+    tree.offsets = offsets
+    with torch.no_grad():
+        nodes = greedy_path_nodes(tree(feats, groups))
+        bits = greedy_path_bits(tree(feats, groups))
+    for g in range(2):
+        for node in range(2**depth - 1):
+            level = int(math.log2(node + 1))
+            held = (groups == g) & (nodes[:, level] == node)
+            right = int(bits[held, level].sum())
+            assert abs(int(held.sum()) - 2 * right) <= 1
+
+
+def test_median_splits_keep_near_equal_items_together_with_a_margin():
+    """Ties and near-ties are never split apart: the nearest wide enough gap is used."""
+    from sklproxy.nn.tree import _split_points
+
+    values = torch.tensor([0.0, 1.0, 1.0, 1.0 + 1e-7, 1.0, 5.0,   # cell 0: tie at the median
+                           2.0, 2.0, 2.0,                        # cell 1: all equal
+                           -3.0, 7.0])                           # cell 2: plain
+    values[:5] = values[:5].sort().values
+    counts = torch.tensor([6, 3, 2])
+    start = torch.tensor([0, 6, 9])
+    split = _split_points(values, torch.arange(3), counts, start)
+    # cell 0 wants 3 left, but 1.0 (x3) and 1.0+1e-7 are one block: 0.0 | 1.0 ... or ... | 5.0;
+    # the gap before position 1 (distance 2) and before 5 (distance 2): the first is taken
+    assert split[0].item() == pytest.approx(0.5)
+    assert split[1].item() > 2.0 + 1e-4  # everything left
+    assert split[2].item() == pytest.approx(2.0)
+    # margin: no value within 1e-4 * (1 + |v|) of its split
+    for c in range(3):
+        v = values[start[c]:start[c] + counts[c]]
+        assert ((v - split[c]).abs() >= 0.99e-4 * (1 + v.abs())).all()
