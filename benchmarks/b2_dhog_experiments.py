@@ -32,6 +32,11 @@ left alpha=0 on the colour (NMI with the colour 0.48-0.81 per head) while
 DHOG's pushed heads left it (0.24), DHOG 0.367 +- 0.114 against 0.268 +-
 0.035 (ahead on 2 of 3 seeds); adding any hue (``C1-colour-geo``) removed
 the colour for both and both found little (0.273 vs 0.267).
+The colour runs (``C1``, ``C3``) predate commit 8f740bc, which fixed
+ViewPolicy on colour images: before it, the hue draw overwrote the crop
+rotation, so ``C3`` views were not rotated and ``C1`` views were rotated by
+the hue angle (up to +-180 deg). ``b2_clustering.py --cpu`` reran the chosen
+colour policy after the fix.
 """
 
 from __future__ import annotations
