@@ -18,7 +18,7 @@ from sklproxy.cluster._dhog import selection_scores
 from sklproxy.metrics import cluster_accuracy_scorer, cluster_label_mapping
 
 #: DHOG's held-out accuracy minus k-means' must reach this at seed 0 (see the quality test)
-QUALITY_MARGIN = 0.0
+QUALITY_MARGIN = 0.02
 
 FAST = dict(n_clusters=3, n_heads=3, n_repeats=2, max_epochs=5, batch_size=32, width=8,
             device="cpu", random_state=0)
@@ -262,9 +262,14 @@ def test_quality_on_digits_at_defaults_beats_kmeans(digits):
     """DHOG at its defaults against k-means on the same 70/30 split of the 8x8 digits.
 
     Held-out accuracy of the unsupervised head choice (Hungarian mapping
-    fitted on the training split), one thread. Measured with these defaults
-    (benchmarks/b2_clustering.py --cpu): to be measured.
-    k-means on pixels: 0.776-0.783 over seeds 0-4.
+    fitted on the training split), one thread, seed 0 (one default fit, about
+    85 CPU s). Measured with these defaults (``benchmarks/b2_clustering.py
+    --cpu``, commit 8f740bc, ``results/b2_clustering_cpu.json``), seeds 0-4:
+    DHOG 0.869, 0.789, 0.835, 0.919, 0.819 (0.846 +- 0.050); k-means on
+    pixels 0.778, 0.780, 0.783, 0.781, 0.776; DHOG minus k-means +0.091,
+    +0.009, +0.052, +0.137, +0.043. The margin asked here is the issue's
+    target (+2 points); seed 0 clears it by 7 points, so float differences
+    between platforms do not decide the test (seed 1 would clear 0 only).
     """
     X, y = digits
     X_tr, X_te, y_tr, y_te = train_test_split(X.reshape(-1, 8, 8), y, test_size=0.3,
