@@ -6,13 +6,14 @@ carry the easy signal, consistently over the whole latent, for the
 corresponding codes of another group. Four pure steps:
 
 1. :func:`code_class_counts`: ``counts[k, c]``, how many latent positions hold
-   code ``k`` in samples that ``f`` assigns to class ``c``.
+   code ``k`` in samples of class ``c`` (:func:`code_holders`: how many samples).
 2. :func:`spurious_codes`: a code is *spurious* when the class of the samples
    that hold it is nearly determined, i.e. the entropy of ``p(c | k)`` (class
-   frequencies equalised) is below ``threshold * log(n_classes)``. A code that
-   draws an object's stroke occurs in every class and stays; a background
-   colour that occurs with one class only is spurious. Each spurious code
-   belongs to the *group* of its most frequent class.
+   frequencies equalised) is below ``threshold * log(n_classes)``, and most
+   samples of that class hold it. A code that draws an object's stroke occurs
+   in every class and stays; a background colour that occurs with one class
+   only is spurious. Each spurious code belongs to the *group* of its most
+   frequent class.
 3. :func:`neighbour_signatures`: the *role* of a code, as the distribution of
    what its grid neighbours are: "a spurious code" or one particular
    non-spurious code. A background code is surrounded by spurious codes, an
@@ -44,6 +45,7 @@ from torch import Tensor
 
 __all__ = [
     "code_class_counts",
+    "code_holders",
     "neighbour_signatures",
     "position_markers",
     "spurious_codes",
@@ -73,14 +75,29 @@ def code_class_counts(codes: Tensor, classes: Tensor, n_codes: int, n_classes: i
     return counts.view(n_codes, n_classes).double()
 
 
+def code_holders(codes: Tensor, classes: Tensor, n_codes: int, n_classes: int) -> Tensor:
+    """``holders[k, c]``: how many samples of class ``c`` hold code ``k`` somewhere.
+
+    codes : (N, *S) long; classes : (N,) long. Returns (n_codes, n_classes), float64.
+    """
+    flat = codes.reshape(len(codes), -1).cpu()
+    holds = torch.zeros(len(codes), n_codes, dtype=torch.float64)
+    holds.scatter_(1, flat, 1.0)                                             # (N, K) 0/1
+    one_hot = torch.nn.functional.one_hot(classes.cpu(), n_classes).double()  # (N, C)
+    return holds.T @ one_hot
+
+
 def spurious_codes(counts: Tensor, class_sizes: Tensor, threshold: float = 0.7,
-                   min_share: float = 1e-3) -> tuple[Tensor, Tensor, Tensor]:
+                   holders: Tensor | None = None,
+                   coverage: float = 0.5) -> tuple[Tensor, Tensor, Tensor]:
     """Which codes tell the class, their group and their normalised class entropy.
 
     ``p(c | k)`` is computed from ``counts[k, c] / class_sizes[c]`` (so a large
     class does not look informative), normalised over ``c``; its entropy is
-    divided by ``log(n_classes)``. Codes holding less than ``min_share`` of
-    all positions are never spurious (too rare to tell).
+    divided by ``log(n_classes)``. A code is spurious when that entropy is
+    below ``threshold`` and (given ``holders``) at least ``coverage`` of the
+    samples of its class hold it: a colour is in every image of its class,
+    a rare stroke shape that happens to occur in one class only is not.
 
     Parameters
     ----------
@@ -89,7 +106,9 @@ def spurious_codes(counts: Tensor, class_sizes: Tensor, threshold: float = 0.7,
         Samples per class (classes with none are ignored).
     threshold : float in (0, 1]
         Normalised entropy below which a code is spurious.
-    min_share : float
+    holders : Tensor of shape (n_codes, n_classes) or None
+        :func:`code_holders`; None skips the coverage condition.
+    coverage : float in [0, 1]
 
     Returns
     -------
@@ -104,9 +123,11 @@ def spurious_codes(counts: Tensor, class_sizes: Tensor, threshold: float = 0.7,
     n_present = int(present.sum())
     rate = counts[:, present] / class_sizes[present].double()            # (K, C')
     entropy = _entropy_rows(rate)
-    share = counts.sum(dim=1) / counts.sum().clamp_min(1.0)
-    spurious = (entropy < threshold) & (share >= min_share) & (n_present >= 2)
     group = torch.arange(counts.shape[1])[present][rate.argmax(dim=1)]
+    spurious = (entropy < threshold) & (counts.sum(dim=1) > 0) & (n_present >= 2)
+    if holders is not None:
+        held = holders.double().gather(1, group.view(-1, 1)).squeeze(1)    # (K,)
+        spurious &= held >= coverage * class_sizes.double()[group]
     return spurious, group, entropy.float()
 
 

@@ -8,6 +8,7 @@ import torch
 
 from sklproxy.nn.substitute import (
     code_class_counts,
+    code_holders,
     neighbour_signatures,
     position_markers,
     spurious_codes,
@@ -34,7 +35,7 @@ def test_counts_match_loop():
 def test_spurious_entropy_matches_formula():
     counts = torch.tensor([[10.0, 0, 0], [5, 5, 5], [2, 8, 0], [0, 0, 0], [0, 1, 40]])
     sizes = torch.tensor([1.0, 1.0, 2.0])
-    spurious, group, entropy = spurious_codes(counts, sizes, threshold=0.5, min_share=0.0)
+    spurious, group, entropy = spurious_codes(counts, sizes, threshold=0.5)
     for k in range(5):
         rate = counts[k].numpy() / sizes.numpy()
         if rate.sum() == 0:
@@ -49,11 +50,23 @@ def test_spurious_entropy_matches_formula():
     assert int(group[4]) == 2
 
 
-def test_rare_codes_and_single_class_are_never_spurious():
-    counts = torch.tensor([[1000.0, 0], [0, 1000], [1, 0]])
-    sp, _, _ = spurious_codes(counts, torch.tensor([1.0, 1.0]), min_share=0.01)
-    assert sp.tolist() == [True, True, False]
-    sp, _, _ = spurious_codes(counts[:, :1], torch.tensor([1.0]))
+def test_coverage_and_single_class():
+    codes = torch.zeros(20, 4, dtype=torch.long)
+    cls = torch.arange(20) % 2
+    codes[cls == 0, 0] = 1       # code 1 in every class-0 sample
+    codes[[0, 2], 1] = 2         # code 2 in 2 of the 10 class-0 samples only
+    holders = code_holders(codes, cls, 3, 2)
+    ref = np.zeros((3, 2))
+    for i in range(20):
+        for k in set(codes[i].tolist()):
+            ref[k, int(cls[i])] += 1
+    np.testing.assert_array_equal(holders.numpy(), ref)
+    counts = code_class_counts(codes, cls, 3, 2)
+    sizes = torch.bincount(cls).double()
+    sp, group, _ = spurious_codes(counts, sizes, 0.7, holders, coverage=0.5)
+    assert sp.tolist() == [False, True, False] and int(group[1]) == 0
+    assert spurious_codes(counts, sizes, 0.7)[0].tolist() == [False, True, True]  # no coverage
+    sp, _, _ = spurious_codes(counts[:, :1], sizes[:1])
     assert not sp.any()
 
 
