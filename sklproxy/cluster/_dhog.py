@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval
@@ -215,7 +216,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: None = None) -> DHOGClusterer:
         """Train the backbone and heads on ``X`` (``y`` is ignored), then pick a head.
 
         Parameters
@@ -258,6 +259,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
             alpha=self.alpha,
             n_repeats=self.n_repeats,
             augment=self._augment_factory(X),
+            stage="DHOGClusterer",
             seed=seed,
             use_amp=self.use_amp,
             verbose=self.verbose,
@@ -299,22 +301,22 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
             out[:, h, self._label_maps[h]] = proba[:, h]
         return out
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Soft cluster assignments of the selected head, ``(n_samples, n_clusters)``."""
         X = self._validate_fitted_input(X)
         return self._proba_heads(X)[:, self.best_head_]
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Cluster of each sample from the selected head (``best_head_``)."""
         X = self._validate_fitted_input(X)
         return self._proba_heads(X)[:, self.best_head_].argmax(axis=1).astype(np.int64)
 
-    def predict_heads(self, X):
+    def predict_heads(self, X: ArrayLike) -> np.ndarray:
         """Every head's cluster for each sample, ``(n_samples, n_heads)`` int64."""
         X = self._validate_fitted_input(X)
         return self._proba_heads(X).argmax(axis=2).astype(np.int64)
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: None = None) -> float:
         """The unsupervised selection criterion of ``best_head_`` on ``X`` (higher is better).
 
         NMI between the selected head's clusters of two augmentations of

@@ -1,4 +1,4 @@
-"""Synthetic biased variants of grey image sets (METHODS.md, LAD protocols).
+"""Synthetic biased variants of grey image sets (methods page, LAD, "Colour-biased data").
 
 * :func:`make_colour_biased`: foreground-coloured (LfF) and
   background-coloured (ReBias) RGB images with a chosen bias ratio, plus the
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import ndimage
 from sklearn.utils import check_random_state
 
@@ -20,7 +21,7 @@ __all__ = [
     "make_one_pixel",
 ]
 
-# 8-bit RGB class colours, one row per class (METHODS.md "Dataset protocols").
+# 8-bit RGB class colours, one row per class (methods page, "Colour-biased data").
 FOREGROUND_COLOURS = np.array(  # LfF colored MNIST
     [
         [251, 80, 43],
@@ -220,8 +221,8 @@ def _pick_colours(y, k, bias_ratio, test_mode, rng, protocol=None) -> np.ndarray
 
 
 def make_colour_biased(
-    X,
-    y,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
     kind: str | None = None,
     bias_ratio: float = 1.0,
@@ -230,13 +231,13 @@ def make_colour_biased(
     threshold: float = 0.0,
     max_value: float | None = None,
     n_classes: int | None = None,
-    palette=None,
+    palette: ArrayLike | None = None,
     protocol: str | None = None,
-    random_state=None,
-):
+    random_state: int | np.random.RandomState | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Colour grey images so that colour is a spurious proxy for the label.
 
-    Two protocols (METHODS.md, "Dataset protocols"):
+    Two protocols (documentation, methods page, "Colour-biased data"):
 
     * ``kind="foreground"`` (LfF): the image's colour (its palette row / 255
       plus Gaussian noise of std ``colour_noise`` per channel, clipped to
@@ -408,14 +409,14 @@ def make_colour_biased(
 
 
 def make_one_pixel(
-    X,
-    y,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
     value: float | None = None,
     test: bool = False,
     n_classes: int | None = None,
-    random_state=None,
-):
+    random_state: int | np.random.RandomState | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Add the one-pixel shortcut: pixel ``k`` of the first row marks class ``k``.
 
     Training variant (``test=False``): image ``i`` gets ``X[i, ..., 0, y[i]] =

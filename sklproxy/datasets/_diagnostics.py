@@ -1,4 +1,4 @@
-"""Gradient-ratio diagnostic for shortcut learning (METHODS.md section 3)."""
+"""Gradient-ratio diagnostic for shortcut learning (methods page, LAD)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 
 __all__ = ["gradient_ratio"]
 
@@ -25,10 +26,10 @@ def _default_device(model: torch.nn.Module) -> torch.device:
 
 def gradient_ratio(
     model: torch.nn.Module,
-    X,
-    y,
-    causal_mask,
-    spurious_mask,
+    X: ArrayLike,
+    y: ArrayLike,
+    causal_mask: ArrayLike,
+    spurious_mask: ArrayLike,
     *,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     device: str | torch.device | None = None,

@@ -15,7 +15,10 @@ _INNER = 20  # upsampled side, as MNIST's digits fill a 20x20 box inside 28x28
 _SIDE = 28
 
 
-def load_digits28(*, n_test: int = 500, random_state=0, return_X_y: bool = False):
+def load_digits28(
+    *, n_test: int = 500, random_state: int | np.random.RandomState | None = 0,
+    return_X_y: bool = False,
+) -> Bunch | tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """scikit-learn's digits upsampled to 20x20 (bilinear) and padded to 28x28.
 
     The CPU reference stand-in for MNIST (BENCHMARKS.md, "CPU reference

@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.utils import Bunch
 
 __all__ = [
@@ -272,7 +273,7 @@ def load_fashion_mnist(
     subset: str = "train",
     return_X_y: bool = False,
     download: bool = False,
-):
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
     """Load the Fashion-MNIST images (28x28 grey, 10 classes).
 
     The four IDX files (``train-images-idx3-ubyte.gz``,
@@ -373,7 +374,7 @@ def load_fashion_mnist(
     )
 
 
-def fashion_mnist_superclasses(y) -> np.ndarray:
+def fashion_mnist_superclasses(y: ArrayLike) -> np.ndarray:
     """Map fine Fashion-MNIST labels (0..9) to the 5 coarse super-classes.
 
     The B1 coarse-to-fine protocol: 0 tops (T-shirt/top, Pullover, Coat,

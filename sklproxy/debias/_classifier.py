@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from numbers import Real
 
+import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from torch import nn
@@ -129,7 +131,7 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> ImageClassifier:
         """Train the classifier.
 
         Parameters
@@ -174,6 +176,7 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
             device=self.device_,
             callbacks=self._training_callbacks(),
             augment=self._augment_factory(X),
+            stage="ImageClassifier",
             seed=seed,
             use_amp=self.use_amp,
             verbose=self.verbose,
@@ -185,15 +188,15 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         parts = [out.float().cpu() for out in self.net_.forward_iter(dataset, device=self.net_.device)]
         return torch.cat(parts)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, n_classes)``, float32."""
         return torch.softmax(self._logits(X), dim=1).numpy()
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log class probabilities, shape ``(n_samples, n_classes)``."""
         return torch.log_softmax(self._logits(X), dim=1).numpy()
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels."""
         index = self._logits(X).argmax(dim=1).numpy()
         return self.classes_[index]

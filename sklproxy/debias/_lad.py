@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -41,6 +43,7 @@ from ..utils import (
     TRAINING_CONSTRAINTS,
     BatchIterator,
     DeviceNet,
+    ImageTransformerMixin,
     NetEstimatorMixin,
     StopOnNonFinite,
     TensorPairDataset,
@@ -65,7 +68,7 @@ METHODS = ("substitute", "walk", "qe-walk")
 _TRAIN_CROP = 16
 
 
-class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
+class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, BaseEstimator):
     """Latent adversarial debiasing (LAD): remove a spurious signal from images.
 
     ``fit(X, y)`` trains a VQ-VAE on ``X`` and a deliberately simple
@@ -317,7 +320,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> LADDebiaser:
         """Train the VQ-VAE and ``f``, then prepare the debiasing step.
 
         Parameters
@@ -336,7 +339,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
         y_enc = encode_class_labels(self, X, y)
         self.device_ = resolve_device(self.device)
         seed = seed_from_random_state(self.random_state)
-        self._transform_seed = seed + 2
+        self._hash_seed = seed + 2
         X_t = torch.from_numpy(X)
         X_dev = to_storage(X_t, self.device_)
         with torch_seeded(seed, self.device_):
@@ -411,6 +414,8 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
             callbacks=self._training_callbacks(),
             restart_every=n_latent_vectors,  # about once per epoch
             crop=crop,
+            stage="LADDebiaser, stage 1/2: VQ-VAE",
+            max_loss_rise=20.0,  # dead-code restarts make the loss jump (6.5x its start seen)
             seed=seed,
             use_amp=self.use_amp,
             verbose=self.verbose,
@@ -434,6 +439,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
             train_split=None,
             device=self.device_,
             callbacks=[("nonfinite", StopOnNonFinite())],
+            stage="LADDebiaser, stage 2/2: latent classifier f",
             seed=seed,
             verbose=self.verbose,
         )
@@ -500,7 +506,7 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
             recon = self._decode(q0)
             target = vq.standardize(torch.from_numpy(X[pick]).to(recon.device).float())
             mse = float(((vq.standardize(recon) - target) ** 2).mean())
-        q1, idx1 = self._debias_latents(h, pick_t)
+        q1, idx1 = self._debias_latents(h)
         with torch.no_grad():
             logits1 = f(q1)
             after = self._decode(q1).cpu().numpy()
@@ -551,14 +557,15 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
 
         Encodes a batch of raw images, debiases each image's latent (for
         ``method="substitute"``: the tables of groups drawn from
-        ``generator``, a new draw at every call) and decodes. Shares the
-        fitted weights; use it as an augmentation inside a training loop,
-        as :class:`LADClassifier` does.
+        ``generator``, a new draw at every call; without a generator, the
+        groups ``transform`` draws) and decodes. Shares the fitted weights;
+        use it as an augmentation inside a training loop, as
+        :class:`LADClassifier` does.
         """
         check_is_fitted(self)
         walk = None if self.method == "substitute" else self._walk_options()
         return LatentDebias(self.net_.module_, self.method, self._substitution(),
-                            self.latent_net_.module_, walk)
+                            self.latent_net_.module_, walk, hash_seed=self._hash_seed)
 
     def _substitution(self) -> dict | None:
         """The fitted substitution as tensors: tables, markers, fill, groups."""
@@ -570,31 +577,28 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
                 "fill": torch.from_numpy(self._marker_fill),
                 "groups": torch.from_numpy(self.groups_).long()}
 
-    def _targets(self, n: int) -> torch.Tensor:
-        """The table drawn for each of ``n`` images by ``transform`` (seeded at fit)."""
-        gen = make_generator(self._transform_seed, torch.device("cpu"))
-        return torch.randint(0, len(self.substitution_tables_), (n,), generator=gen)
-
-    def _debias_latents(self, h: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """Debiased quantised latents of ``h`` (rows ``rows`` of the transformed set)."""
+    def _debias_latents(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Debiased quantised latents of ``h`` and their codes, as ``transform`` makes them."""
         codebook = self.net_.module_.codebook.detach().float()
         if self.method == "substitute":
+            module = self.debias_module()
             with torch.no_grad():
                 _, idx = quantise(h, codebook)
-                targets = self._targets(int(rows.max()) + 1 if len(rows) else 0)[rows.cpu()]
-                idx = substitute(idx, targets=targets.to(idx.device), **self._substitution())
+                idx = module.substitute_codes(idx)
                 return codebook[idx].movedim(-1, 1), idx
         res = qe_walk(h, self.latent_net_.module_, codebook, **self._walk_options())
         return res.latents, res.codes
 
     # ------------------------------------------------------------ inference
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Debias each image and decode it.
 
-        ``method="substitute"``: image ``i`` is moved to the group drawn for
-        position ``i`` by a generator seeded at ``fit`` (so the same ``X``
-        gives the same output, and ``fit_transform`` equals ``fit`` then
-        ``transform``); walks are deterministic.
+        ``method="substitute"``: each image is moved to a group drawn from a
+        hash of its own codes, keyed by a seed drawn at ``fit``: a
+        pseudo-random group, independent of the class, that is the same
+        whenever the same image is transformed (so ``transform`` works
+        sample by sample, in any chunks, and ``fit_transform`` equals
+        ``fit`` then ``transform``). The walks are deterministic.
 
         Parameters
         ----------
@@ -618,15 +622,9 @@ class LADDebiaser(TransformerMixin, NetEstimatorMixin, BaseEstimator):
 
     def _transform(self, X: torch.Tensor) -> torch.Tensor:
         module = self.debias_module()
-        targets = self._targets(len(X)) if self.method == "substitute" else None
-        parts, start = [], 0
-        for xb, _ in self._batches(X):
-            tb = None if targets is None else targets[start:start + len(xb)]
-            parts.append(module(xb, targets=tb).float().cpu())
-            start += len(xb)
-        return torch.cat(parts)
+        return torch.cat([module(xb).float().cpu() for xb, _ in self._batches(X)])
 
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None, **fit_params: Any) -> np.ndarray:
         """``fit(X, y).transform(X)``: the same output, bit for bit."""
         return self.fit(X, y, **fit_params).transform(X)
 

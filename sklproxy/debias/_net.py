@@ -33,7 +33,8 @@ class LatentDebias(nn.Module):
     """Debias a batch of images in a VQ-VAE's latent: encode, change the codes, decode.
 
     ``method="substitute"``: each image's codes go through the substitution
-    table of a random group (``targets``, or drawn from ``generator``);
+    table of a group: ``targets``, or drawn from ``generator``, or (neither)
+    from a keyed hash of the image's own codes (:meth:`hashed_targets`);
     ``"walk"`` / ``"qe-walk"``: the QE-walk under the latent classifier ``f``
     (deterministic). Called as ``module(x, generator)``, it is an
     augmentation module for :class:`ClassifierNet` (a new end point for every
@@ -53,8 +54,10 @@ class LatentDebias(nn.Module):
     """
 
     def __init__(self, vqvae: nn.Module, method: str, substitution: dict | None = None,
-                 classifier: nn.Module | None = None, walk: dict | None = None) -> None:
+                 classifier: nn.Module | None = None, walk: dict | None = None,
+                 hash_seed: int = 0) -> None:
         super().__init__()
+        self.hash_seed = hash_seed
         self.vqvae = vqvae
         self.method = method
         self.classifier = classifier
@@ -70,6 +73,31 @@ class LatentDebias(nn.Module):
     def n_groups(self) -> int:
         return len(self.tables)
 
+    def hashed_targets(self, idx: Tensor) -> Tensor:
+        """A pseudo-random group per sample from a keyed hash of its codes ``(B, *S)``.
+
+        ``sum_p w_p * code_p`` over positions with int64 weights drawn from
+        ``hash_seed`` (wrapping arithmetic), then two rounds of an
+        xorshift-multiply mix: the same codes give the same group, and a
+        change of any code gives an unrelated one.
+        """
+        flat = idx.reshape(len(idx), -1)
+        gen = torch.Generator().manual_seed(self.hash_seed)
+        weights = torch.randint(1, 2**62, (flat.shape[1],), generator=gen).to(flat.device)
+        key = (flat * weights).sum(dim=1)                                   # (B,) int64, wraps
+        for _ in range(2):
+            key = key ^ (key >> 31)
+            key = key * 0x5851F42D4C957F2D                                  # wraps in int64
+        key = key ^ (key >> 29)
+        return torch.remainder(key, self.n_groups)
+
+    def substitute_codes(self, idx: Tensor, targets: Tensor | None = None) -> Tensor:
+        """Codes ``(B, *S)`` moved to ``targets`` (default: :meth:`hashed_targets`)."""
+        if targets is None:
+            targets = self.hashed_targets(idx)
+        extra = dict(markers=self.markers, fill=self.fill, groups=self.groups) if self.has_markers else {}
+        return substitute(idx, self.tables, targets.to(idx.device), **extra)
+
     def forward(self, x: Tensor, generator: torch.Generator | None = None,
                 targets: Tensor | None = None) -> Tensor:
         vq = self.vqvae
@@ -79,12 +107,10 @@ class LatentDebias(nn.Module):
         if self.method == "substitute":
             with torch.no_grad():
                 _, idx = quantise(h, codebook)                              # (B, *S)
-                if targets is None:
+                if targets is None and generator is not None:
                     targets = torch.randint(0, self.n_groups, (len(x),), generator=generator,
-                                            device=generator.device if generator is not None else x.device)
-                extra = (dict(markers=self.markers, fill=self.fill, groups=self.groups)
-                         if self.has_markers else {})
-                idx = substitute(idx, self.tables, targets.to(idx.device), **extra)
+                                            device=generator.device)
+                idx = self.substitute_codes(idx, targets)
                 q = codebook[idx].movedim(-1, 1)                            # (B, D, *S)
         else:
             q = qe_walk(h, self.classifier, codebook, **self.walk).latents

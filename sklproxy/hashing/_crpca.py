@@ -6,6 +6,7 @@ import math
 from numbers import Integral
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -94,7 +95,7 @@ class CrPCA(CodeOutputMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> CrPCA:
         """Fit the classifier (when ``y`` is given) and the median-split trees."""
         X = validate_input(self, X, reset=True, min_samples=2)
         X = X.reshape(X.shape[0], -1)
@@ -136,7 +137,7 @@ class CrPCA(CodeOutputMixin, TransformerMixin, BaseEstimator):
             members[2 * node + 2] = idx[right]
         return components, thresholds
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Codes of shape ``(n_samples, n_bits_)``, uint8 0/1, class bits first."""
         check_is_fitted(self)
         X = validate_input(self, X, reset=False)

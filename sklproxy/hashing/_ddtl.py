@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import type_of_target
@@ -219,7 +220,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> DDTLHasher:
         """Train the backbone, class head and tree.
 
         Parameters
@@ -279,14 +280,18 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         if type_of_target(y) == "multilabel-indicator":
             y = np.asarray(y)
             if not np.isin(y, (0, 1)).all():
-                raise ValueError("Multi-label y must be a 0/1 indicator matrix.")
+                bad = np.setdiff1d(np.unique(y), [0, 1])[:3].tolist()
+                raise ValueError(
+                    f"y of shape {y.shape} is read as a multi-label indicator matrix but "
+                    f"holds values other than 0/1 ({bad}); pass 0/1 indicators or 1-D "
+                    "class labels.")
             self.multilabel_ = True
             self.classes_ = np.arange(y.shape[1])
             self.n_class_bits_ = y.shape[1]
             self.n_bits_ = self.n_class_bits_ + self.n_path_bits
             return y.astype(np.float32)
         y_enc = encode_class_labels(
-            self, X, y, hint=" Pass y=None (or alpha=0) for unsupervised hashing.")
+            self, X, y, hint=" Pass y=None (or alpha=0) for unsupervised hashing.", multilabel=True)
         self.n_class_bits_ = math.ceil(math.log2(len(self.classes_)))
         self.n_bits_ = self.n_class_bits_ + self.n_path_bits
         return y_enc
@@ -321,6 +326,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
             temperature=self.temperature,
             multilabel=self.multilabel_,
             augment=self._augment_factory(X),
+            stage="DDTLHasher",
             seed=seed,
             use_amp=self.use_amp,
             verbose=self.verbose,
@@ -340,7 +346,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         shifts = torch.arange(self.n_class_bits_ - 1, -1, -1, device=index.device)
         return ((index[:, None] >> shifts) & 1).to(torch.uint8)  # MSB first
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Hash ``X`` into bits.
 
         Returns
@@ -365,21 +371,21 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
                 "without supervision (y=None or alpha=0)."
             )
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (softmax; per-label sigmoid for multi-label y)."""
         X = self._validate_fitted_input(X)
         self._require_classes("predict_proba")
         act = torch.sigmoid if self.multilabel_ else (lambda t: torch.softmax(t, dim=1))
         return torch.cat([act(c).cpu() for c, _ in self._outputs(X)]).numpy()
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels (a 0/1 indicator matrix for multi-label y)."""
         proba = self.predict_proba(X)
         if self.multilabel_:
             return (proba > 0.5).astype(np.int64)
         return self.classes_[proba.argmax(axis=1)]
 
-    def predict_leaf_proba(self, X):
+    def predict_leaf_proba(self, X: ArrayLike) -> np.ndarray:
         """Leaf probabilities of the tree, shape ``(n_samples, 2**n_path_bits)``.
 
         Leaf ``k`` is the path whose decisions are the binary digits of ``k``
@@ -389,7 +395,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         X = self._validate_fitted_input(X)
         return torch.cat([leaf_log_probs(u).exp().cpu() for _, u in self._outputs(X)]).numpy()
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: ArrayLike | None = None) -> float:
         """Retrieval quality, higher is better; the default ``GridSearchCV`` score.
 
         With ``y``: mAP@1000 of ``X`` retrieving from itself (each item queries

@@ -1,4 +1,4 @@
-"""Shared plumbing: devices, seeding, input validation, device-resident batching."""
+"""Shared plumbing: devices, seeding, input validation, device-resident batching, skorch nets."""
 
 from ._data import BatchIterator, TensorPairDataset, to_storage
 from ._device import (
@@ -7,19 +7,43 @@ from ._device import (
     seed_from_random_state,
     torch_seeded,
 )
-from ._estimator import BACKBONE_CONSTRAINTS, TRAINING_CONSTRAINTS, NetEstimatorMixin
-from ._skorch import DeviceNet, NonFiniteLossError, StopOnNonFinite
-from ._validation import encode_class_labels, normalize_image_shape, validate_input
+from ._estimator import (
+    BACKBONE_CONSTRAINTS,
+    TRAINING_CONSTRAINTS,
+    ImageTransformerMixin,
+    NetEstimatorMixin,
+)
+from ._skorch import (
+    DeviceNet,
+    DivergenceError,
+    DivergenceGuard,
+    NonFiniteLossError,
+    StagePrintLog,
+    StageProgressBar,
+    StopOnNonFinite,
+)
+from ._validation import (
+    check_input_features,
+    encode_class_labels,
+    normalize_image_shape,
+    validate_input,
+)
 
 __all__ = [
     "BACKBONE_CONSTRAINTS",
     "BatchIterator",
     "DeviceNet",
+    "DivergenceError",
+    "DivergenceGuard",
+    "ImageTransformerMixin",
     "NetEstimatorMixin",
     "NonFiniteLossError",
+    "StagePrintLog",
+    "StageProgressBar",
     "StopOnNonFinite",
     "TRAINING_CONSTRAINTS",
     "TensorPairDataset",
+    "check_input_features",
     "encode_class_labels",
     "make_generator",
     "normalize_image_shape",

@@ -15,7 +15,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
     ``"auto"`` picks CUDA when it is available and the CPU otherwise. Any
     string that :class:`torch.device` understands (``"cpu"``, ``"cuda"``,
-    ``"cuda:1"``, ``"mps"``) or a :class:`torch.device` is accepted.
+    ``"cuda:1"``, ``"mps"``) or a :class:`torch.device` is accepted. A device
+    this machine does not have raises a ``ValueError`` that names it and
+    says what to use instead.
 
     Examples
     --------
@@ -44,7 +46,26 @@ def resolve_device(device: str | torch.device) -> torch.device:
             f"device={str(resolved)!r} was requested but CUDA is not available on "
             "this machine; use device='auto' or device='cpu'."
         )
+    if resolved.type == "mps" and not _mps_available():
+        raise ValueError(
+            f"device={str(resolved)!r} was requested but MPS (the GPU of Apple "
+            "silicon) is not available on this machine or in this build of torch; "
+            "use device='auto' or device='cpu'."
+        )
+    if resolved.type not in ("cpu", "cuda", "mps"):
+        try:
+            torch.empty(0, device=resolved)
+        except Exception as exc:  # torch raises RuntimeError, AssertionError, NotImplementedError...
+            raise ValueError(
+                f"device={str(resolved)!r} is not usable on this machine ({exc}); "
+                "use device='auto', 'cpu' or 'cuda'."
+            ) from exc
     return resolved
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
 
 
 def seed_from_random_state(random_state: None | int | np.random.RandomState) -> int:

@@ -21,7 +21,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-__all__ = ["encode_class_labels", "normalize_image_shape", "validate_input"]
+__all__ = [
+    "check_input_features",
+    "encode_class_labels",
+    "normalize_image_shape",
+    "validate_input",
+]
+
+# Every network trains and predicts in float32: larger magnitudes become inf.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def normalize_image_shape(image_shape: Any) -> tuple[int, int, int] | None:
@@ -79,6 +87,14 @@ def validate_input(
     if ndim is None and not is_sparse:
         X = np.asarray(X)
         ndim = X.ndim
+    if not is_sparse and ndim is not None and ndim > 4:
+        raise ValueError(
+            f"X has {ndim} dimensions (shape {tuple(X.shape)}); "
+            f"{type(estimator).__name__} takes 2-D vectors (n_samples, n_features), "
+            "3-D grey images (n_samples, H, W) or 4-D images (n_samples, C, H, W). "
+            "Merge the extra axes into the channels or the samples, e.g. "
+            "X.reshape(n_samples, C, H, W)."
+        )
     image_in: tuple[int, ...] | None = None
     if not is_sparse and ndim in (3, 4):
         image_in = tuple(X.shape[1:]) if ndim == 4 else (1, *X.shape[1:])
@@ -110,8 +126,23 @@ def validate_input(
         X2d = validate_data(
             estimator, X2d, reset=False, dtype=[np.float32, np.float64]
         )
+    _check_float32_range(X2d)
     X2d = np.asarray(X2d, dtype=np.float32)
     return X2d.reshape((X2d.shape[0], *estimator.input_shape_))
+
+
+def _check_float32_range(X: np.ndarray) -> None:
+    """Refuse finite values that become inf in float32 (they would give garbage silently)."""
+    if X.dtype == np.float32 or X.size == 0:
+        return
+    largest = float(np.max(np.abs(X)))
+    if largest > _FLOAT32_MAX:
+        raise ValueError(
+            f"X holds values up to {largest:.3g} in magnitude, beyond the float32 range "
+            f"(+-{_FLOAT32_MAX:.3g}) in which the networks compute; they would become "
+            "inf. Rescale X first, e.g. with sklearn.preprocessing.StandardScaler or "
+            "by dividing by a constant."
+        )
 
 
 def _input_shape_for_fit(
@@ -137,11 +168,21 @@ def _input_shape_for_fit(
     return requested
 
 
-def encode_class_labels(estimator: BaseEstimator, X: Any, y: Any, *, hint: str = "") -> np.ndarray:
+def encode_class_labels(
+    estimator: BaseEstimator,
+    X: Any,
+    y: Any,
+    *,
+    hint: str = "",
+    multilabel: bool = False,
+) -> np.ndarray:
     """Set ``estimator.classes_`` and return ``y`` as int64 codes (at least 2 classes).
 
     ``y``: 1-D class labels of any hashable type, NumPy or torch. ``hint`` is
     appended to the single-class error (e.g. how to fit without labels).
+    ``multilabel=True`` says that the estimator also takes a 0/1 indicator
+    matrix (handled by the caller), so a 2-D ``y`` that is not one gets an
+    error saying so.
     """
     if y is None:
         raise ValueError(
@@ -150,6 +191,7 @@ def encode_class_labels(estimator: BaseEstimator, X: Any, y: Any, *, hint: str =
     if hasattr(y, "toarray"):
         raise TypeError("A sparse y is not supported; pass a 1-D array of class labels.")
     y = _as_numpy(y)
+    _check_1d_target(estimator, y, multilabel)
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
     check_classification_targets(y)
@@ -161,3 +203,55 @@ def encode_class_labels(estimator: BaseEstimator, X: Any, y: Any, *, hint: str =
             f"{type(estimator).__name__} needs at least 2 classes.{hint}"
         )
     return encoder.transform(y).astype(np.int64)
+
+
+def _check_1d_target(estimator: BaseEstimator, y: Any, multilabel: bool) -> None:
+    """A clear error for a 2-D ``y`` with several columns (one column is accepted)."""
+    shape = np.asarray(y).shape
+    if len(shape) <= 1 or (len(shape) == 2 and shape[1] == 1):
+        return
+    name = type(estimator).__name__
+    if multilabel and len(shape) == 2:
+        values = np.unique(np.asarray(y))
+        bad = [v for v in values.tolist() if v not in (0, 1)][:3]
+        raise ValueError(
+            f"y has shape {shape}: {name} reads a 2-D y as a multi-label 0/1 indicator "
+            f"matrix (one column per label), but this y also holds {bad}. Pass 0/1 "
+            "indicators (e.g. sklearn.preprocessing.MultiLabelBinarizer on the label "
+            "sets), or 1-D class labels of shape (n_samples,)."
+        )
+    raise ValueError(
+        f"y has shape {shape}; {name} takes 1-D class labels of shape (n_samples,). "
+        "Multi-output and multi-label targets are not supported here; pass one label "
+        "per sample (e.g. y[:, 0], or np.ravel(y) for a single column)."
+    )
+
+
+def check_input_features(estimator: BaseEstimator, input_features: Any) -> None:
+    """Validate the ``input_features`` of ``get_feature_names_out`` against the fit.
+
+    ``None`` is always accepted. Otherwise ``input_features`` must name the
+    ``n_features_in_`` input columns, and match ``feature_names_in_`` when
+    the estimator was fitted on a DataFrame. Raises a ``ValueError`` naming
+    the parameter and what was expected.
+    """
+    if input_features is None:
+        return
+    names = np.asarray(input_features, dtype=object)
+    if names.ndim != 1:
+        raise ValueError(
+            f"input_features must be a 1-D list of names; got shape {names.shape}."
+        )
+    fitted_names = getattr(estimator, "feature_names_in_", None)
+    n_features = getattr(estimator, "n_features_in_", None)
+    if n_features is not None and len(names) != n_features:
+        raise ValueError(
+            f"input_features has {len(names)} names but {type(estimator).__name__} was "
+            f"fitted on {n_features} features (flattened pixels for images); pass "
+            f"{n_features} names or input_features=None."
+        )
+    if fitted_names is not None and not np.array_equal(fitted_names, names):
+        raise ValueError(
+            "input_features does not match feature_names_in_, the column names seen "
+            "in fit; pass input_features=None or the same names."
+        )

@@ -78,6 +78,18 @@ def test_determinism_and_fit_transform(images, fitted):
     assert not np.array_equal(a, b)
 
 
+def test_transform_is_per_sample(images, fitted):
+    X, _ = images
+    full = fitted.transform(X)
+    # the same groups whatever the rows around (floats may differ in the last bit)
+    np.testing.assert_allclose(fitted.transform(X[17:40]), full[17:40], atol=1e-6)
+    # the hashed groups are spread over every group, whatever the class
+    codes = fitted._quantise(fitted._encode(torch.from_numpy(X)))[1]
+    groups = fitted.debias_module().hashed_targets(codes).numpy()
+    assert len(np.unique(groups)) == len(fitted.groups_)
+    assert np.bincount(groups).max() < 0.25 * len(X)
+
+
 def test_debias_module_draws_new_groups(images, fitted):
     X, _ = images
     module = fitted.debias_module()
