@@ -18,7 +18,7 @@ HammingIndex
     Exact k-NN over packed binary codes, in code order or Hamming distance.
 
 Subpackages: ``hashing``, ``cluster``, ``debias``, ``metrics``, ``neighbors``, ``datasets``, ``nn``
-(plain torch modules), ``utils``.
+(plain torch modules), ``parallel`` (data-parallel training, bounded-memory inference), ``utils``.
 """
 
 from .cluster import DHOGClusterer

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
 from ..nn.heads import DHOGHeads
+from ..parallel import batched_inference
 from ..utils import (
     BACKBONE_CONSTRAINTS,
     TRAINING_CONSTRAINTS,
@@ -301,16 +302,19 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
             out[:, h, self._label_maps[h]] = proba[:, h]
         return out
 
+    @batched_inference
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Soft cluster assignments of the selected head, ``(n_samples, n_clusters)``."""
         X = self._validate_fitted_input(X)
         return self._proba_heads(X)[:, self.best_head_]
 
+    @batched_inference
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Cluster of each sample from the selected head (``best_head_``)."""
         X = self._validate_fitted_input(X)
         return self._proba_heads(X)[:, self.best_head_].argmax(axis=1).astype(np.int64)
 
+    @batched_inference
     def predict_heads(self, X: ArrayLike) -> np.ndarray:
         """Every head's cluster for each sample, ``(n_samples, n_heads)`` int64."""
         X = self._validate_fitted_input(X)

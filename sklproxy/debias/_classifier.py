@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval
 from torch import nn
 
 from ..nn.backbones import Standardize, build_backbone
+from ..parallel import batched_inference
 from ..utils import (
     BACKBONE_CONSTRAINTS,
     TRAINING_CONSTRAINTS,
@@ -188,14 +189,17 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         parts = [out.float().cpu() for out in self.net_.forward_iter(dataset, device=self.net_.device)]
         return torch.cat(parts)
 
+    @batched_inference
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, shape ``(n_samples, n_classes)``, float32."""
         return torch.softmax(self._logits(X), dim=1).numpy()
 
+    @batched_inference
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log class probabilities, shape ``(n_samples, n_classes)``."""
         return torch.log_softmax(self._logits(X), dim=1).numpy()
 
+    @batched_inference
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels."""
         index = self._logits(X).argmax(dim=1).numpy()

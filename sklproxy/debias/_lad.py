@@ -39,6 +39,7 @@ from ..nn.vqvae import (
     quantise,
 )
 from ..nn.walk import qe_walk
+from ..parallel import batched_inference
 from ..utils import (
     TRAINING_CONSTRAINTS,
     BatchIterator,
@@ -590,6 +591,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         return res.latents, res.codes
 
     # ------------------------------------------------------------ inference
+    @batched_inference
     def transform(self, X: ArrayLike) -> np.ndarray:
         """Debias each image and decode it.
 

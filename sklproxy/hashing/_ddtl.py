@@ -16,6 +16,7 @@ from torch import nn
 
 from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
 from ..nn.tree import greedy_path_bits, leaf_log_probs
+from ..parallel import batched_inference
 from ..utils import (
     BACKBONE_CONSTRAINTS,
     TRAINING_CONSTRAINTS,
@@ -346,6 +347,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         shifts = torch.arange(self.n_class_bits_ - 1, -1, -1, device=index.device)
         return ((index[:, None] >> shifts) & 1).to(torch.uint8)  # MSB first
 
+    @batched_inference
     def transform(self, X: ArrayLike) -> np.ndarray:
         """Hash ``X`` into bits.
 
@@ -371,6 +373,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
                 "without supervision (y=None or alpha=0)."
             )
 
+    @batched_inference
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (softmax; per-label sigmoid for multi-label y)."""
         X = self._validate_fitted_input(X)
@@ -378,6 +381,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         act = torch.sigmoid if self.multilabel_ else (lambda t: torch.softmax(t, dim=1))
         return torch.cat([act(c).cpu() for c, _ in self._outputs(X)]).numpy()
 
+    @batched_inference
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels (a 0/1 indicator matrix for multi-label y)."""
         proba = self.predict_proba(X)
@@ -385,6 +389,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
             return (proba > 0.5).astype(np.int64)
         return self.classes_[proba.argmax(axis=1)]
 
+    @batched_inference
     def predict_leaf_proba(self, X: ArrayLike) -> np.ndarray:
         """Leaf probabilities of the tree, shape ``(n_samples, 2**n_path_bits)``.
 

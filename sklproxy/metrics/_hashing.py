@@ -10,16 +10,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..neighbors._hamming import (
-    Ranker,
+from ..neighbors._codes import (
     check_codes,
     check_ranking,
     check_same_bits,
     codes_to_words,
     default_batch_size,
     run_batches,
-    topk_leave_one_out,
 )
+from ..neighbors._ranking import Ranker, topk_leave_one_out
 
 __all__ = [
     "hash_entropy",

@@ -8,6 +8,8 @@ hooks: ``get_iterator`` (index slices of device-resident tensors instead of a
 the ``on_train_begin`` / ``on_train_end`` notifications that own the
 seeded generators of one fit, ``_default_callbacks`` (the progress output
 below) and ``__getstate__`` / ``__setstate__`` (lean pickles).
+:class:`~sklproxy.parallel.DataParallelMixin` splits each step over processes
+inside ``sklproxy.parallel.data_parallel()``.
 The method-specific nets subclass it and override ``get_loss`` and
 ``train_step_single``.
 
@@ -41,6 +43,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog, ProgressBar
 from skorch.dataset import get_len
 
+from ..parallel._ddp import DataParallelMixin
 from ._data import BatchIterator, TensorPairDataset
 from ._device import make_generator
 
@@ -232,7 +235,7 @@ class StageProgressBar(ProgressBar):
             self.pbar_ = None
 
 
-class DeviceNet(NeuralNet):
+class DeviceNet(DataParallelMixin, NeuralNet):
     """A skorch ``NeuralNet`` that keeps data on its device and batches by slicing.
 
     Takes every parameter of :class:`skorch.NeuralNet`, and these.

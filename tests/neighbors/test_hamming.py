@@ -312,7 +312,7 @@ def test_hamming_threshold_steps_down_and_up_in_one_batch():
     list(range(1, 5000, 7)),           # growing widths: chunks shrink
 ])
 def test_width_chunks_cover_every_row_once_within_bounds(widths):
-    from sklproxy.neighbors import _hamming as H
+    from sklproxy.neighbors import _code_rank as H
 
     width = np.asarray(widths, dtype=np.intp)
     order = np.argsort(width, kind="stable")
