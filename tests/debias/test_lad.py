@@ -78,11 +78,15 @@ def test_determinism_and_fit_transform(images, fitted):
     assert not np.array_equal(a, b)
 
 
-def test_transform_is_per_sample(images, fitted):
+def test_transform_is_per_sample_and_chunk_free(images, fitted):
+    import sklearn
+
     X, _ = images
     full = fitted.transform(X)
     # the same groups whatever the rows around (floats may differ in the last bit)
     np.testing.assert_allclose(fitted.transform(X[17:40]), full[17:40], atol=1e-6)
+    with sklearn.config_context(working_memory=0.01):  # row chunks of whole batches: same bits
+        np.testing.assert_array_equal(fitted.transform(X), full)
     # the hashed groups are spread over every group, whatever the class
     codes = fitted._quantise(fitted._encode(torch.from_numpy(X)))[1]
     groups = fitted.debias_module().hashed_targets(codes).numpy()
