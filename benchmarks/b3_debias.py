@@ -40,6 +40,7 @@ ReBias), plus the minimum over single-colour test sets.
     python benchmarks/b3_debias.py --cpu                    # all settings, seeds 0-2
     python benchmarks/b3_debias.py --cpu --part background --seed 1   # one part
     python benchmarks/b3_debias.py --cpu --merge            # tables from the parts
+    python benchmarks/b3_debias.py --cpu --plots            # per-class image grids (seed 0)
     python benchmarks/b3_debias.py --quick                  # smoke run, minutes
 
 Writes ``benchmarks/results/b3_debias_cpu.json`` and ``.md`` (``--quick``:
@@ -338,13 +339,74 @@ def write_markdown(res: dict, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def maybe_plot(res: dict, suffix: str) -> None:
+def _pyplot():
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        print("matplotlib is not installed: no PNGs written")
+        return None
+    return plt
+
+
+def plot_grids(mode: str, device: str) -> None:
+    """``docs/b3_grid_<setting>.png``: one training image per class, biased / LAD / QE-walk (seed 0)."""
+    plt = _pyplot()
+    if plt is None:
         return
+    for setting in ("background", "foreground", "fmnist", "palette", "pixel"):
+        Xb, y, _, _ = load_setting(setting, 0, mode)
+        lad = LADDebiaser(**MODES[mode]["lad"], device=device, random_state=0).fit(Xb, y)
+        kind = "foreground" if setting == "foreground" else "background"
+        walker = with_method(lad, Xb, y, "qe-walk", **WALKS["qe-walk"][kind])
+        pick = [int(np.flatnonzero(y == c)[0]) for c in range(10)]
+        rows = {"biased": Xb[pick], "LAD": lad.transform(Xb[pick]), "QE-walk": walker.transform(Xb[pick])}
+        fig, axes = plt.subplots(3, 10, figsize=(10, 3.3))
+        for r, (name, images) in enumerate(rows.items()):
+            for c in range(10):
+                img = np.clip(np.transpose(images[c], (1, 2, 0)), 0, 1)
+                axes[r, c].imshow(img.squeeze(), cmap="gray" if img.shape[-1] == 1 else None,
+                                  vmin=0, vmax=1)
+                axes[r, c].set_xticks([])
+                axes[r, c].set_yticks([])
+                if r == 0:
+                    axes[r, c].set_title(f"class {c}", fontsize=7)
+            axes[r, 0].set_ylabel(name, fontsize=8)
+        d = lad.diagnostics_
+        colour = (f"colour tells class {d['colour_before']:.2f} -> {d['colour_after']:.2f}; "
+                  if "colour_before" in d and Xb.shape[1] == 3 else "")
+        fig.suptitle(f"B3 {setting} (seed 0, training images): {colour}"
+                     f"{int(lad.spurious_codes_.sum())} spurious codes, "
+                     f"{int((lad.position_markers_ >= 0).sum())} position markers", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(ROOT.parent / "docs" / f"b3_grid_{setting}{'_quick' if mode == 'quick' else ''}.png",
+                    dpi=110)
+        plt.close(fig)
+        print("grid", setting, flush=True)
+
+
+def maybe_plot(res: dict, suffix: str) -> None:
+    plt = _pyplot()
+    if plt is None:
+        return
+    rows = ("vanilla", "oracle", "LAD", "LAD pipeline", "qe-walk", "walk")
+    settings = [s for s in PARTS if s in res["summary"]]
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.2 * len(settings), 3.0), squeeze=False)
+    for ax, setting in zip(axes[0], settings):
+        summ = res["summary"][setting]["rows"]
+        names = [r for r in rows if r in summ]
+        means = [summ[r]["independent"]["mean"] for r in names]
+        lo = [m - summ[r]["independent"]["min"] for r, m in zip(names, means)]
+        hi = [summ[r]["independent"]["max"] - m for r, m in zip(names, means)]
+        ax.bar(range(len(names)), means, yerr=[lo, hi], color="tab:blue", capsize=2)
+        ax.set_xticks(range(len(names)), names, rotation=60, fontsize=7, ha="right")
+        ax.set_ylim(0, 1)
+        ax.set_title(setting, fontsize=9)
+    axes[0, 0].set_ylabel("independent-test accuracy\n(mean, min-max over seeds)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(ROOT.parent / "docs" / f"b3_accuracy{suffix}.png", dpi=110)
+    plt.close(fig)
     px = [p for p in res["parts"] if p["setting"] == "pixel" and "gradient_ratio" in p]
     if px:
         its, grs = zip(*px[0]["gradient_ratio"]["curve"])
@@ -368,11 +430,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, action="append", help="seeds (repeatable; default 0 1 2)")
     parser.add_argument("--part", choices=PARTS, action="append", help="settings to run (repeatable)")
     parser.add_argument("--merge", action="store_true", help="only write the tables from the parts")
+    parser.add_argument("--plots", action="store_true",
+                        help="only draw the per-class image grids (seed 0) into docs/")
     args = parser.parse_args()
     mode = "quick" if args.quick else "cpu" if args.cpu else "headline"
     name = {"quick": "b3_debias_quick", "cpu": "b3_debias_cpu", "headline": "b3_debias"}[mode]
     seeds = args.seed or ([0] if args.quick else [0, 1, 2])
     device = str(resolve_device("cpu" if mode == "cpu" else args.device))
+    if args.plots:
+        torch.set_num_threads(1)
+        return plot_grids(mode, device)
     if not args.merge:
         for part in args.part or PARTS:
             for seed in seeds:

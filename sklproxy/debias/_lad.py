@@ -118,6 +118,10 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
     different foreground colours share codes and the colour cannot be
     separated from the shape).
 
+    ``set_output(transform="default")`` keeps the images' layout;
+    ``"pandas"`` / ``"polars"`` flatten them to one column per pixel (a
+    DataFrame cannot hold images).
+
     Parameters
     ----------
     method : {"substitute", "walk", "qe-walk"}, default="substitute"
