@@ -48,7 +48,15 @@ class ImageAugment(nn.Module):
         mean otherwise). DHOG's thesis recipe uses 0.5 on colour images, so
         that colour is not a feature two views always share. Single-channel
         images are left alone.
+    padding_mode : {"zeros", "border", "reflection"}
+        How the affine warp fills pixels that come from outside the image
+        (passed to :func:`torch.nn.functional.grid_sample`): ``"zeros"``
+        (black, the default), ``"border"`` (the nearest edge pixel, so a shift
+        keeps a uniform background colour) or ``"reflection"``. It changes no
+        random draw: for a given generator only the filled pixels differ.
     """
+
+    _PADDING_MODES = ("zeros", "border", "reflection")
 
     def __init__(
         self,
@@ -59,8 +67,14 @@ class ImageAugment(nn.Module):
         jitter: float = 0.2,
         cutout: float = 0.0,
         grayscale: float = 0.0,
+        padding_mode: str = "zeros",
     ) -> None:
         super().__init__()
+        if padding_mode not in self._PADDING_MODES:
+            raise ValueError(
+                f"padding_mode={padding_mode!r} is not supported; use one of "
+                f"{', '.join(map(repr, self._PADDING_MODES))}."
+            )
         self.translate = translate
         self.scale = scale
         self.degrees = degrees
@@ -68,6 +82,7 @@ class ImageAugment(nn.Module):
         self.jitter = jitter
         self.cutout = cutout
         self.grayscale = grayscale
+        self.padding_mode = padding_mode
 
     def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         n, _, h, w = x.shape
@@ -83,7 +98,7 @@ class ImageAugment(nn.Module):
              torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1
         )
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="zeros",
+        out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode=self.padding_mode,
                             align_corners=False)
         c = out.shape[1]
         if self.grayscale > 0 and c > 1:  # no draw otherwise: seeded streams stay as they were

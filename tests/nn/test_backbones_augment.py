@@ -1,5 +1,8 @@
+import math
+
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from sklproxy.nn import BACKBONES, ImageAugment, Standardize, VectorAugment, build_backbone, default_augment
@@ -82,3 +85,51 @@ def test_vector_augment_and_default():
     out = aug(X, torch.Generator().manual_seed(0))
     assert out.shape == X.shape and not torch.equal(out, X)
     assert isinstance(default_augment(torch.rand(4, 1, 8, 8)), ImageAugment)
+
+
+
+def test_augment_padding_mode():
+    """``padding_mode`` only changes the pixels sampled from outside the image.
+
+    "zeros" is the default and leaves output and random stream exactly as
+    before the parameter existed (checked against a slow per-image reference
+    that redraws the parameters in the same order and warps with zeros);
+    "border" fills a shifted uniform background with its own colour.
+    """
+    x = torch.rand(32, 3, 8, 8)
+    kw = dict(hflip=0.5, jitter=0.2, grayscale=0.5, cutout=0.25)
+    outs, states = {}, {}
+    for mode in ("zeros", "border", "reflection"):
+        gen = torch.Generator().manual_seed(5)
+        outs[mode] = ImageAugment(**kw, padding_mode=mode)(x, gen)
+        states[mode] = gen.get_state()
+    gen = torch.Generator().manual_seed(5)
+    assert torch.equal(ImageAugment(**kw)(x, gen), outs["zeros"])          # the default
+    assert all(torch.equal(states["zeros"], s) for s in states.values())  # same draws
+    assert not torch.equal(outs["zeros"], outs["border"])
+
+    # slow reference of the geometry as it was: same draws, same order, zeros
+    gen = torch.Generator().manual_seed(5)
+    out = ImageAugment(hflip=0.5, jitter=0.0)(x, gen)
+    gen = torch.Generator().manual_seed(5)
+    n = len(x)
+    angle = (torch.rand(n, generator=gen) * 20.0 - 10.0) * (math.pi / 180)
+    zoom = torch.rand(n, generator=gen) * 0.2 + 0.9
+    shift = (torch.rand(2 * n, generator=gen) * 0.4 - 0.2).view(n, 2)
+    flip = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0)
+    for i in range(n):
+        c, s = math.cos(angle[i]) / zoom[i], math.sin(angle[i]) / zoom[i]
+        theta = torch.tensor([[[c * flip[i], -s, shift[i, 0]], [s * flip[i], c, shift[i, 1]]]])
+        grid = F.affine_grid(theta, [1, 3, 8, 8], align_corners=False)
+        ref = F.grid_sample(x[i : i + 1], grid, padding_mode="zeros", align_corners=False)
+        torch.testing.assert_close(out[i : i + 1], ref, atol=1e-6, rtol=0)
+
+    # a uniform background shifted: border keeps its colour, zeros paints black
+    bg = torch.full((4, 3, 8, 8), 0.6)
+    shift_only = dict(translate=0.3, scale=(1.0, 1.0), degrees=0.0, jitter=0.0)
+    zero = ImageAugment(**shift_only)(bg, torch.Generator().manual_seed(0))
+    edge = ImageAugment(**shift_only, padding_mode="border")(bg, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(edge, bg)
+    assert float(zero.amin()) < 0.3
+    with pytest.raises(ValueError, match="padding_mode='wrap'"):
+        ImageAugment(padding_mode="wrap")
