@@ -23,7 +23,6 @@ from ..nn.substitute import (
     neighbour_signatures,
     position_markers,
     spurious_codes,
-    substitute,
     substitution_tables,
 )
 from ..nn.vqvae import (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
@@ -91,7 +93,7 @@ class LADClassifier(ClassifierMixin, BaseEstimator):
         self.classifier = classifier
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> LADClassifier:
         """Fit the debiaser, then the classifier on debiased batches.
 
         Parameters
@@ -122,15 +124,15 @@ class LADClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = self.debiaser_.n_features_in_
         return self
 
-    def _debiased(self, X):
+    def _debiased(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self)
         return self.debiaser_.transform(X)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels of the debiased images."""
         return self.classifier_.predict(self._debiased(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities of the debiased images."""
         return self.classifier_.predict_proba(self._debiased(X))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -25,7 +26,7 @@ def _images(X) -> np.ndarray:
     return flat.reshape(X.shape)
 
 
-def colour_features(X, *, border: int = 3, bright: float = 0.3) -> np.ndarray:
+def colour_features(X: ArrayLike, *, border: int = 3, bright: float = 0.3) -> np.ndarray:
     """Per-image mean colour of the border and of the bright pixels: ``(n, 2 * C)``.
 
     The border (``border`` pixel rows at the top and bottom) is mostly
@@ -63,7 +64,7 @@ def colour_features(X, *, border: int = 3, bright: float = 0.3) -> np.ndarray:
     return np.concatenate([edge, obj], axis=1)
 
 
-def colour_decodability(X, y, *, cv: int = 2, random_state=0) -> float:
+def colour_decodability(X: ArrayLike, y: ArrayLike, *, cv: int = 2, random_state: int | None = 0) -> float:
     """How well the colour alone predicts the label: cross-validated logistic regression.
 
     A gate for colour-bias removal: the accuracy of a (standardised) logistic
