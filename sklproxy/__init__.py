@@ -9,7 +9,9 @@ CrPCA
 DHOGClusterer
     Deep clustering with a hierarchy of heads pushed apart by mutual information.
 LADDebiaser
-    Removes an easy spurious signal by an entropy-maximising walk in a VQ-VAE latent.
+    Removes an easy spurious signal by changing a VQ-VAE's codes (substitution or the QE-walk).
+LADClassifier
+    An image classifier trained on LAD-debiased images drawn anew for every batch.
 ImageClassifier
     A skorch image classifier (ResNet-20 by default), e.g. after LADDebiaser.
 HammingIndex
@@ -20,7 +22,7 @@ Subpackages: ``hashing``, ``cluster``, ``debias``, ``metrics``, ``neighbors``, `
 """
 
 from .cluster import DHOGClusterer
-from .debias import ImageClassifier, LADDebiaser
+from .debias import ImageClassifier, LADClassifier, LADDebiaser
 from .hashing import CrPCA, DDTLHasher
 from .neighbors import HammingIndex
 
@@ -32,5 +34,6 @@ __all__ = [
     "DHOGClusterer",
     "HammingIndex",
     "ImageClassifier",
+    "LADClassifier",
     "LADDebiaser",
 ]

@@ -96,13 +96,20 @@ def test_dhog_on_cuda(digits):
 
 def test_lad_and_image_classifier_on_cuda(digit_images):
     X, y = digit_images
-    lad = LADDebiaser(n_codes=16, code_dim=8, width=16, walk_steps=3, max_epochs=5,
-                      classifier_epochs=5, batch_size=64, device="cuda", random_state=0)
-    out = lad.fit_transform(X[:600], y[:600])
+    from sklproxy.datasets import make_colour_biased
+
+    Xc, _ = make_colour_biased(X[:600, 0], y[:600], random_state=0)
+    lad = LADDebiaser(n_codes=32, code_dim=8, width=16, max_epochs=10, lr=3e-3,
+                      classifier_epochs=5, batch_size=16, device="cuda", random_state=0)
+    out = lad.fit_transform(Xc, y[:600])
     assert lad.device_.type == "cuda"
-    assert out.shape == (600, 1, 8, 8) and out.dtype == np.float32
-    assert out.min() >= X.min() - 1e-6 and out.max() <= X.max() + 1e-6
-    assert lad.walk_entropy_["after"] > lad.walk_entropy_["before"]
+    assert out.shape == (600, 3, 8, 8) and out.dtype == np.float32
+    assert out.min() >= Xc.min() - 1e-6 and out.max() <= Xc.max() + 1e-6
+    assert lad.diagnostics_["colour_after"] < lad.diagnostics_["colour_before"] - 0.3
+    walk = LADDebiaser(method="walk", n_codes=16, code_dim=8, width=16, walk_steps=3,
+                       max_epochs=5, classifier_epochs=5, batch_size=64, device="cuda",
+                       random_state=0).fit(X[:600], y[:600])
+    assert walk.diagnostics_["entropy_after"] > walk.diagnostics_["entropy_before"]
     clf = ImageClassifier(backbone="convnet", width=16, max_epochs=10, batch_size=64,
                           device="cuda", random_state=0).fit(X[:1200], y[:1200])
     assert clf.device_.type == "cuda"

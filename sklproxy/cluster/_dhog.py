@@ -18,8 +18,8 @@ from skorch.callbacks import LRScheduler
 from torch import nn
 
 from ..nn.augment import Sobel, dhog_augment
-from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
-from ..nn.heads import DHOGHeads
+from ..nn.backbones import BACKBONES, Standardize, build_backbone, resolve_backbone_name
+from ..nn.heads import DHOGHeads, _is_staged
 from ..parallel import batched_inference
 from ..utils import (
     BACKBONE_CONSTRAINTS,
@@ -68,6 +68,18 @@ def selection_scores(labels_a: np.ndarray, labels_b: np.ndarray,
 AUTO_STEPS = 2000
 #: ... and the fewest epochs it gives on large data.
 AUTO_MIN_EPOCHS = 20
+
+
+def _staged_backbones(input_shape: tuple[int, ...]) -> list[str]:
+    """Names of the backbones that carry DHOG's hierarchy on inputs of this shape."""
+    names = []
+    for name in sorted(BACKBONES):
+        try:
+            if _is_staged(build_backbone(name, input_shape)):
+                names.append(name)
+        except ValueError:                          # e.g. an image backbone on vectors
+            continue
+    return names
 
 
 class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
@@ -130,7 +142,10 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         ``5 * n_clusters``; 0: none.
     backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
         ``"auto"``: ``"mlp"`` for vectors, ``"convnet"`` for images smaller
-        than 16 px, ``"resnet18"`` otherwise. A module is copied, never modified.
+        than 16 px, ``"resnet18"`` otherwise. A named backbone without stages
+        (``"lenet"``) is refused. A module is copied, never modified; one
+        without ``stem``/``stages``/``stage_channels`` carries every head on
+        its final features (with a warning).
     width : int or None, default=None
         Width of the named backbone; None: 16 for the ConvNet (DHOG's
         choice on small images), the architecture's default otherwise.
@@ -321,12 +336,18 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         heads = DHOGHeads(build_backbone(self.backbone_, input_shape, self._resolved_width()),
                           self.n_clusters, self.n_heads, n_overcluster=n_over)
         if self.n_heads > 1 and not heads.staged:
-            name = self.backbone_ if isinstance(self.backbone_, str) else type(self.backbone_).__name__
+            staged = _staged_backbones(input_shape)
+            if isinstance(self.backbone_, str):
+                raise ValueError(
+                    f"backbone={self.backbone_!r} has no stages (attributes stem, stages, "
+                    "stage_channels), so DHOGClusterer cannot branch its heads from shallow to "
+                    f"deep on it; use one of {staged} (or 'auto'), or pass a torch.nn.Module "
+                    "(one without stages carries every head on its final features).")
             warnings.warn(
-                f"backbone {name!r} has no stages (attributes stem, stages, stage_channels), so "
-                "all heads share its final features and there is no shallow-to-deep hierarchy; "
-                "use one of the staged backbones 'mlp', 'convnet', 'resnet18', 'resnet20', "
-                "'resnet34', or give your module those attributes.", UserWarning, stacklevel=4)
+                f"backbone {type(self.backbone_).__name__!r} has no stages (attributes stem, "
+                "stages, stage_channels), so all heads share its final features and there is "
+                f"no shallow-to-deep hierarchy; use one of the staged backbones {staged}, or "
+                "give your module those attributes.", UserWarning, stacklevel=4)
         return DHOGModule(Standardize.fit(features, per_channel=True), heads, sobel)
 
     def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> DHOGNet:

@@ -153,11 +153,60 @@ def _outside_silhouette(grey: np.ndarray, threshold: float) -> np.ndarray:
     return out
 
 
-def _pick_colours(y, k, bias_ratio, test_mode, rng) -> np.ndarray:
+def _rebias_assignment(y, k, aligned, rng) -> np.ndarray:
+    """Colour per image as ReBias's ``BiasedMNIST`` assigns it.
+
+    Per class ``c`` (its images in random order): the first
+    ``int(n_c * aligned)`` keep colour ``c``; the rest are cut into chunks of
+    ``ceil(rest / (k - 1))`` images, given to the other classes
+    ``c+1, ..., c+k-1 (mod k)`` taken in random order.
+    """
+    colour = np.empty_like(y)
+    for c in range(k):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n_aligned = int(len(idx) * aligned)
+        colour[idx[:n_aligned]] = c
+        rest = idx[n_aligned:]
+        if len(rest) == 0:
+            continue
+        if k < 2:
+            raise ValueError(f"bias_ratio={aligned} < 1 needs at least 2 classes; y has {k}.")
+        chunk = int(np.ceil(len(rest) / (k - 1)))
+        others = rng.permutation([(c + j) % k for j in range(1, k)])
+        for j, start in enumerate(range(0, len(rest), chunk)):
+            colour[rest[start:start + chunk]] = others[j]
+    return colour
+
+
+def _lff_assignment(y, k, aligned) -> np.ndarray:
+    """Colour per image as LfF's ``make_attr_labels`` assigns it (deterministic).
+
+    Per class ``c``, in the order of the images: shares ``aligned`` for colour
+    ``c`` and ``(1 - aligned) / (k - 1)`` for each other colour, cut at the
+    rounded cumulative counts (colours in index order).
+    """
+    colour = np.empty_like(y)
+    for c in range(k):
+        idx = np.flatnonzero(y == c)
+        share = np.full(k, (1.0 - aligned) / max(k - 1, 1))
+        share[c] = aligned
+        milestones = np.round(len(idx) * np.cumsum(share))          # (k,)
+        # image j of the class takes the first colour whose milestone exceeds j
+        colour[idx] = np.searchsorted(milestones, np.arange(len(idx)), side="right")
+    return np.minimum(colour, k - 1)
+
+
+def _pick_colours(y, k, bias_ratio, test_mode, rng, protocol=None) -> np.ndarray:
     """Colour index per image; -1 means no colour (conditioned test set)."""
     n = y.shape[0]
     if test_mode == "conditioned":
         return np.full(n, -1, dtype=np.int64)
+    if protocol is not None:
+        # the public codes' unbiased sets: aligned share 1/k, spread evenly per class
+        aligned = 1.0 / k if test_mode == "independent" else bias_ratio
+        if protocol == "rebias":
+            return _rebias_assignment(y, k, aligned, rng)
+        return _lff_assignment(y, k, aligned)
     if test_mode == "independent":
         return rng.randint(k, size=n).astype(np.int64)
     colour = y.copy()
@@ -175,7 +224,7 @@ def make_colour_biased(
     X: ArrayLike,
     y: ArrayLike,
     *,
-    kind: str = "background",
+    kind: str | None = None,
     bias_ratio: float = 1.0,
     colour_noise: float | None = None,
     test_mode: str | None = None,
@@ -183,6 +232,7 @@ def make_colour_biased(
     max_value: float | None = None,
     n_classes: int | None = None,
     palette: ArrayLike | None = None,
+    protocol: str | None = None,
     random_state: int | np.random.RandomState | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Colour grey images so that colour is a spurious proxy for the label.
@@ -200,7 +250,25 @@ def make_colour_biased(
       enclosed by the object stay as they are, which matters for
       Fashion-MNIST where garments contain exact-zero pixels inside.
 
-    Which colour each image gets:
+    ``protocol`` reproduces a public benchmark's code exactly:
+
+    * ``"rebias"`` (ReBias ``ColourBiasedMNIST``, background colour): the
+      object is binarised (every non-zero pixel becomes full intensity) and
+      *every* zero pixel takes the colour, holes included; per class,
+      ``int(n_c * bias_ratio)`` images keep their class's colour and the rest
+      are split in equal chunks among the other classes (in random order).
+    * ``"lff"`` (LfF ``make_colored_mnist``, foreground colour): per class,
+      the shares ``bias_ratio`` and ``(1 - bias_ratio) / (K - 1)`` are cut at
+      rounded cumulative counts in the images' order (no randomness but the
+      colour noise, std 0.005 as in the thesis unless ``colour_noise`` says
+      otherwise).
+
+    With a protocol, ``test_mode="independent"`` is that code's unbiased set
+    (``bias_ratio = 1/K``, every colour equally often within each class) and
+    ``"conditioned"`` the grey (for ReBias: binarised) image on 3 channels;
+    ``kind`` and ``threshold`` are implied.
+
+    Which colour each image gets without a protocol:
 
     * ``test_mode=None`` (training set): a share ``bias_ratio`` of the images
       (exactly ``round(bias_ratio * n)``, chosen at random) get their own
@@ -217,7 +285,8 @@ def make_colour_biased(
         digits with values 0..16 (reshape them to (n, 8, 8) first).
     y : array-like of shape (n_samples,)
         Integer class labels 0..K-1, K <= number of palette colours (10).
-    kind : {"background", "foreground"}, default="background"
+    kind : {"background", "foreground"}, default=None
+        None means "background" (or what ``protocol`` implies).
     bias_ratio : float in [0, 1], default=1.0
         Share of images coloured with their own class's colour (thesis: 1.0).
     colour_noise : float >= 0, default=None
@@ -239,6 +308,8 @@ def make_colour_biased(
     palette : array-like of shape (K', 3), default=None
         8-bit RGB colours, one row per class, K' >= K. None: the protocol's
         ten colours (``FOREGROUND_COLOURS`` or ``BACKGROUND_COLOURS``).
+    protocol : {None, "rebias", "lff"}, default=None
+        Follow a public benchmark's code exactly (see above).
     random_state : int, RandomState instance or None, default=None
         Seeds the colour assignment and the colour noise.
 
@@ -273,6 +344,14 @@ def make_colour_biased(
     [-1, -1, -1, -1]
     """
     X, y = _check_images_labels(X, y)
+    if protocol not in (None, "rebias", "lff"):
+        raise ValueError(f"protocol={protocol!r} is not supported; use None, 'rebias' or 'lff'.")
+    if protocol is not None:
+        implied = "background" if protocol == "rebias" else "foreground"
+        if kind not in (None, implied):
+            raise ValueError(f"protocol={protocol!r} colours the {implied}; drop kind={kind!r}.")
+        kind = implied
+    kind = "background" if kind is None else kind
     if kind not in ("background", "foreground"):
         raise ValueError(f"kind={kind!r} is not supported; use 'background' or 'foreground'.")
     if test_mode not in (None, "independent", "conditioned"):
@@ -301,7 +380,9 @@ def make_colour_biased(
     rng = check_random_state(random_state)
 
     grey = _scale_to_unit(X, max_value)  # (n, H, W)
-    colour = _pick_colours(y, k, bias_ratio, test_mode, rng)  # (n,)
+    if protocol == "rebias":  # binarised object: fg[data != 0] = full intensity
+        grey = (grey > 0).astype(np.float32)
+    colour = _pick_colours(y, k, bias_ratio, test_mode, rng, protocol)  # (n,)
     out = np.repeat(grey[:, None], 3, axis=1)  # (n, 3, H, W)
     coloured = colour >= 0
     if not coloured.any():
@@ -314,7 +395,10 @@ def make_colour_biased(
     if kind == "foreground":
         out[coloured] = rgb * grey[coloured][:, None]
     else:
-        background = _outside_silhouette(grey[coloured], threshold)[:, None]  # (m, 1, H, W)
+        if protocol == "rebias":  # every zero pixel, holes included
+            background = (grey[coloured] == 0)[:, None]
+        else:
+            background = _outside_silhouette(grey[coloured], threshold)[:, None]  # (m, 1, H, W)
         out[coloured] = np.where(background, rgb, out[coloured])
     return out, colour
 

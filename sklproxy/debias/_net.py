@@ -6,9 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..nn.substitute import substitute
+from ..nn.vqvae import quantise
+from ..nn.walk import qe_walk
 from ..utils import DeviceNet
 
-__all__ = ["ClassifierModule", "ClassifierNet", "LatentMLP", "VQVAENet"]
+__all__ = ["ClassifierModule", "ClassifierNet", "LatentDebias", "LatentMLP", "VQVAENet"]
 
 
 class LatentMLP(nn.Module):
@@ -26,21 +29,125 @@ class LatentMLP(nn.Module):
         return self.net(h.float())
 
 
+class LatentDebias(nn.Module):
+    """Debias a batch of images in a VQ-VAE's latent: encode, change the codes, decode.
+
+    ``method="substitute"``: each image's codes go through the substitution
+    table of a group: ``targets``, or drawn from ``generator``, or (neither)
+    from a keyed hash of the image's own codes (:meth:`hashed_targets`);
+    ``"walk"`` / ``"qe-walk"``: the QE-walk under the latent classifier ``f``
+    (deterministic). Called as ``module(x, generator)``, it is an
+    augmentation module for :class:`ClassifierNet` (a new end point for every
+    batch); the estimators call it with explicit ``targets``.
+
+    Parameters
+    ----------
+    vqvae : VQVAE
+    method : {"substitute", "walk", "qe-walk"}
+    substitution : dict or None
+        ``method="substitute"``: ``tables`` ``(n_groups, n_codes)``, and
+        ``markers``, ``fill``, ``groups`` (see :func:`sklproxy.nn.substitute.substitute`).
+    classifier : nn.Module or None
+        ``f`` (walks).
+    walk : dict
+        Keyword arguments of :func:`sklproxy.nn.walk.qe_walk` (walks).
+    """
+
+    def __init__(self, vqvae: nn.Module, method: str, substitution: dict | None = None,
+                 classifier: nn.Module | None = None, walk: dict | None = None,
+                 hash_seed: int = 0) -> None:
+        super().__init__()
+        self.hash_seed = hash_seed
+        self.vqvae = vqvae
+        self.method = method
+        self.classifier = classifier
+        self.walk = dict(walk or {})
+        sub = substitution or {}
+        self.has_markers = sub.get("markers") is not None
+        for name in ("tables", "markers", "fill", "groups"):
+            value = sub.get(name)
+            self.register_buffer(name, value.long() if value is not None
+                                 else torch.zeros(1, 1, dtype=torch.long))
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.tables)
+
+    def hashed_targets(self, idx: Tensor) -> Tensor:
+        """A pseudo-random group per sample from a keyed hash of its codes ``(B, *S)``.
+
+        ``sum_p w_p * code_p`` over positions with int64 weights drawn from
+        ``hash_seed`` (wrapping arithmetic), then two rounds of an
+        xorshift-multiply mix: the same codes give the same group, and a
+        change of any code gives an unrelated one.
+        """
+        flat = idx.reshape(len(idx), -1)
+        gen = torch.Generator().manual_seed(self.hash_seed)
+        weights = torch.randint(1, 2**62, (flat.shape[1],), generator=gen).to(flat.device)
+        key = (flat * weights).sum(dim=1)                                   # (B,) int64, wraps
+        for _ in range(2):
+            key = key ^ (key >> 31)
+            key = key * 0x5851F42D4C957F2D                                  # wraps in int64
+        key = key ^ (key >> 29)
+        return torch.remainder(key, self.n_groups)
+
+    def substitute_codes(self, idx: Tensor, targets: Tensor | None = None) -> Tensor:
+        """Codes ``(B, *S)`` moved to ``targets`` (default: :meth:`hashed_targets`)."""
+        if targets is None:
+            targets = self.hashed_targets(idx)
+        extra = dict(markers=self.markers, fill=self.fill, groups=self.groups) if self.has_markers else {}
+        return substitute(idx, self.tables, targets.to(idx.device), **extra)
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None,
+                targets: Tensor | None = None) -> Tensor:
+        vq = self.vqvae
+        codebook = vq.codebook.detach().float()
+        with torch.no_grad():
+            h = vq.encode(x).float()                                      # (B, D, *S)
+        if self.method == "substitute":
+            with torch.no_grad():
+                _, idx = quantise(h, codebook)                              # (B, *S)
+                if targets is None and generator is not None:
+                    targets = torch.randint(0, self.n_groups, (len(x),), generator=generator,
+                                            device=generator.device)
+                idx = self.substitute_codes(idx, targets)
+                q = codebook[idx].movedim(-1, 1)                            # (B, D, *S)
+        else:
+            q = qe_walk(h, self.classifier, codebook, **self.walk).latents
+        with torch.no_grad():
+            return vq.decode(q).to(x.dtype)
+
+
 class VQVAENet(DeviceNet):
     """skorch net for the VQ-VAE: ``MSE(recon, x_std) + codebook + commitment``.
 
     Dead codes are restarted from the current batch's encoder outputs each
     time ``restart_every`` latent vectors have been assigned since the last
-    restart (and only while training).
+    restart (and only while training). With ``crop`` each training batch is
+    one random ``crop x crop`` window of its images (drawn from the fit's
+    generator): for a per-pixel latent with a small receptive field every
+    pixel is encoded as in the whole image (bar the window's edge), at a
+    fraction of the cost.
     """
 
-    def __init__(self, *args, restart_every: int = 0, **kwargs) -> None:
+    def __init__(self, *args, restart_every: int = 0, crop: int | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.restart_every = restart_every
+        self.crop = crop
+
+    def _crop(self, x: Tensor) -> Tensor:
+        if not self.crop or x.ndim != 4 or min(x.shape[-2:]) <= self.crop:
+            return x
+        # offsets from a host generator: reading a device draw would wait for the device
+        gen = self.crop_generator_
+        top = int(torch.randint(0, x.shape[-2] - self.crop + 1, (1,), generator=gen))
+        left = int(torch.randint(0, x.shape[-1] - self.crop + 1, (1,), generator=gen))
+        return x[..., top:top + self.crop, left:left + self.crop]
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, _ = batch
+        Xi = self._crop(Xi)
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, None, X=Xi, training=True)
         loss.backward()
@@ -58,6 +165,11 @@ class VQVAENet(DeviceNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.seen_ = int(self.module_.quantizer.seen)  # once per fit
+        self.crop_generator_ = torch.Generator().manual_seed(self.seed + 1)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self.crop_generator_ = None
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         recon, target, vq_loss, _ = y_pred

@@ -12,42 +12,47 @@ from ._base import as_display_images, image_shape_of, require_matplotlib, show_i
 __all__ = ["DebiasingDisplay"]
 
 # Diagnostics of a fitted LADDebiaser drawn by from_estimator, when present:
-# attribute -> (label, how to read it).
+# key of ``diagnostics_`` -> label.
 _LAD_GATES = {
-    "latent_accuracy_": "f accuracy before walk",
-    "walk_accuracy_": "f accuracy after walk",
-    "walk_code_change_": "codes changed by walk",
-    "codebook_usage_": "codebook used",
+    "colour_before": "colour tells class, before",
+    "colour_after": "colour tells class, after",
+    "latent_accuracy_after": "f accuracy after",
+    "code_change": "codes changed",
 }
 
 
 def lad_gate_figures(estimator: Any) -> dict[str, float]:
-    """The diagnostics of a fitted :class:`~sklproxy.debias.LADDebiaser`, by label.
+    """The gate figures of a fitted :class:`~sklproxy.debias.LADDebiaser`, by label.
 
-    ``walk_entropy_`` is given as entropy over its maximum, before and after
-    the walk, so every figure lies in [0, 1]. Attributes the estimator does
-    not have are left out.
+    From its ``diagnostics_`` on the training data: how well the colour
+    predicts the class before and after (:func:`sklproxy.metrics.colour_decodability`),
+    ``f``'s accuracy before and after and its entropy over the maximum, the
+    share of codes changed. Every figure lies in [0, 1]; what the estimator
+    does not report is left out.
     """
     gates: dict[str, float] = {}
-    entropy = getattr(estimator, "walk_entropy_", None)
-    if isinstance(entropy, dict) and entropy.get("max"):
-        gates["f entropy / max, before"] = float(entropy["before"]) / float(entropy["max"])
-        gates["f entropy / max, after"] = float(entropy["after"]) / float(entropy["max"])
-    for attr, label in _LAD_GATES.items():
-        value = getattr(estimator, attr, None)
-        if isinstance(value, (int, float, np.floating)):
-            gates[label] = float(value)
+    diag = getattr(estimator, "diagnostics_", None)
+    if not isinstance(diag, dict):
+        return gates
+    if isinstance(getattr(estimator, "latent_accuracy_", None), float):
+        gates["f accuracy before"] = float(estimator.latent_accuracy_)
+    for key, label in _LAD_GATES.items():
+        if isinstance(diag.get(key), (int, float, np.floating)):
+            gates[label] = float(diag[key])
+    if diag.get("entropy_max"):
+        gates["f entropy / max, after"] = float(diag["entropy_after"]) / float(diag["entropy_max"])
     return gates
 
 
 class DebiasingDisplay:
     """The same images before (top row) and after (bottom row) debiasing, and the gate figures.
 
-    The right-hand panel draws the figures that tell whether the walk did
-    its job (for :class:`~sklproxy.debias.LADDebiaser`: the latent
-    classifier ``f``'s entropy rising towards its maximum and its accuracy
-    falling to chance, the share of codes the walk changed, the codebook
-    usage); pass any other dictionary of figures to :meth:`from_predictions`.
+    The right-hand panel draws the figures that tell whether debiasing did
+    its job (for :class:`~sklproxy.debias.LADDebiaser`: how well the colour
+    alone predicts the class before and after, falling to chance; the latent
+    classifier ``f``'s accuracy falling and its entropy rising; the share of
+    codes changed); pass any other dictionary of figures to
+    :meth:`from_predictions`.
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
-"""Metrics and scorers for hashing, retrieval and clustering."""
+"""Metrics and scorers for hashing, retrieval, clustering and debiasing."""
 
 from ._cluster import cluster_accuracy, cluster_label_mapping
+from ._debias import colour_decodability, colour_features
 from ._hashing import (
     HashSpread,
     SpreadFigures,
@@ -20,6 +21,8 @@ __all__ = [
     "cluster_accuracy",
     "cluster_accuracy_scorer",
     "cluster_label_mapping",
+    "colour_decodability",
+    "colour_features",
     "hash_entropy",
     "hash_entropy_scorer",
     "hash_retention",

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 __all__ = [
     "BACKBONES",
     "ConvNet",
+    "LeNet",
     "MLP",
     "ResNet",
     "Standardize",
@@ -121,6 +122,33 @@ class ConvNet(nn.Module):
         return self.net(x)
 
 
+class LeNet(nn.Module):
+    """LeNet-5-style CNN with batch norm: two 5x5 conv-BN-ReLU-max-pool blocks, one hidden layer.
+
+    Unlike :class:`ConvNet` it keeps the spatial layout up to the hidden layer
+    (no global pooling), which is what small digit images need: on
+    independently coloured digits28 it reached 0.86-0.87 test accuracy where
+    :class:`ConvNet` reached 0.66-0.68 (same schedule, 2 seeds).
+    """
+
+    def __init__(self, input_shape: Sequence[int], width: int = 16, hidden: int = 128) -> None:
+        super().__init__()
+        c, h, w = input_shape
+        self.net = nn.Sequential(
+            nn.Conv2d(c, width, 5, padding=2), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 5, padding=2), nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(2 * width * (h // 4) * (w // 4), hidden), nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+        )
+        self.out_features = hidden
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
 class BasicBlock(nn.Module):
     """The two-conv residual block of ResNet-18/20/34."""
 
@@ -190,6 +218,7 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
         (512, 256) if width is None else (2 * width, width),
     ),
     "convnet": lambda input_shape, width=None: ConvNet(input_shape[0], width or 32),
+    "lenet": lambda input_shape, width=None: LeNet(input_shape, width or 16),
     "resnet18": _resnet((2, 2, 2, 2), (64, 128, 256, 512)),
     "resnet20": _resnet((3, 3, 3), (16, 32, 64)),
     "resnet34": _resnet((3, 4, 6, 3), (64, 128, 256, 512)),

@@ -20,6 +20,8 @@ __all__ = [
     "ConvEncoder",
     "MLPDecoder",
     "MLPEncoder",
+    "PixelDecoder",
+    "PixelEncoder",
     "VectorQuantizer",
     "code_spacing",
     "n_downsamplings",
@@ -207,6 +209,44 @@ class ConvDecoder(nn.Module):
         if tuple(out.shape[-2:]) != self.image_size:  # odd sizes: 2**n_down does not divide
             out = F.interpolate(out, size=self.image_size, mode="bilinear", align_corners=False)
         return out
+
+
+class PixelEncoder(nn.Module):
+    """``(B, C, H, W)`` -> ``(B, code_dim, H, W)``: one latent vector per pixel.
+
+    A ``kernel_size`` convolution (the receptive field of a latent vector)
+    followed by two 1x1 layers. With ``kernel_size=1`` each pixel is encoded
+    from its own value only, so a code never mixes an object with the colour
+    next to it. No batch normalisation: each image is encoded independently.
+    """
+
+    def __init__(self, in_channels: int, code_dim: int, hidden: int = 64,
+                 kernel_size: int = 1) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, hidden, kernel_size, padding=kernel_size // 2), nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+            nn.Conv2d(hidden, code_dim, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class PixelDecoder(nn.Module):
+    """``(B, code_dim, H, W)`` -> ``(B, C, H, W)``, the mirror of :class:`PixelEncoder`."""
+
+    def __init__(self, out_channels: int, code_dim: int, hidden: int = 64,
+                 kernel_size: int = 1) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(code_dim, hidden, kernel_size, padding=kernel_size // 2), nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+            nn.Conv2d(hidden, out_channels, 1),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
 
 
 class MLPEncoder(nn.Module):

@@ -235,12 +235,17 @@ def test_warns_when_the_chosen_head_uses_under_half_the_clusters(fitted):
         est._warn_if_collapsed()
 
 
-def test_unknown_backbone_name_and_backbones_without_stages(blobs):
-    """An unknown name is a clear error naming the supported backbones; a module
-    without stages works, with every head on its final features, and says so."""
+def test_unknown_backbone_name_and_backbones_without_stages(blobs, digits):
+    """An unknown name is a clear error naming the supported backbones; a named
+    backbone without stages (e.g. ImageClassifier's "lenet") is an error naming the
+    staged ones; a module without stages works, with every head on its final
+    features, and says so."""
     with pytest.raises(ValueError, match=r"'backbone' parameter of DHOGClusterer must be a str "
                                          r"among .*'convnet'.*Got 'no-such-net'"):
         DHOGClusterer(**{**FAST, "backbone": "no-such-net"}).fit(blobs[0])
+    with pytest.raises(ValueError, match=r"backbone='lenet' has no stages.*use one of "
+                                         r"\['convnet', 'mlp', 'resnet18', 'resnet20', 'resnet34'\]"):
+        DHOGClusterer(**{**FAST, "backbone": "lenet"}).fit(digits[0][:40].reshape(-1, 8, 8))
     flat = nn.Sequential(nn.Linear(4, 16), nn.ReLU())
     with pytest.warns(UserWarning, match="backbone 'Sequential' has no stages.*no shallow-to-deep"):
         est = DHOGClusterer(**{**FAST, "backbone": flat}).fit(blobs[0])

@@ -212,3 +212,85 @@ def test_custom_palette_allows_more_classes():
 def test_empty_input():
     Xc, colour = make_colour_biased(np.zeros((0, 5, 5)), np.zeros(0, int))
     assert Xc.shape == (0, 3, 5, 5) and colour.shape == (0,)
+
+
+# --------------------------------------------------------------------------- public protocols
+
+
+def _ring_digits(n=40, size=12):
+    """Soft rings (values 0..200, a hole in the middle); labels cycle 0..9."""
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(yy - size / 2 + 0.5, xx - size / 2 + 0.5)
+    ring = np.clip(200 - 120 * np.abs(r - 3.0), 0, 200).astype(np.uint8)
+    return np.stack([ring] * n), np.arange(n) % 10
+
+
+def test_rebias_binarises_and_colours_every_zero_pixel():
+    X, y = _ring_digits()
+    Xc, colour = make_colour_biased(X, y, protocol="rebias", random_state=0)
+    np.testing.assert_array_equal(colour, y)
+    for i in range(len(X)):
+        obj = X[i] > 0
+        # object pixels are pure white, every zero pixel (the hole too) has the class colour
+        assert np.all(Xc[i][:, obj] == 1.0)
+        expected = BACKGROUND_COLOURS[y[i]] / 255.0
+        np.testing.assert_allclose(Xc[i][:, ~obj], np.repeat(expected[:, None], (~obj).sum(), 1), atol=1e-6)
+    assert not X[0][6, 6]  # the hole is zero ...
+    assert to255(Xc[0][:, 6, 6]) == BACKGROUND_COLOURS[0].tolist()  # ... and coloured
+    # conditioned: the binarised digit, grey
+    Xg, c = make_colour_biased(X, y, protocol="rebias", test_mode="conditioned")
+    assert (c == -1).all() and set(np.unique(Xg)) == {0.0, 1.0}
+
+
+def _rebias_reference(y, k, rho, rng):
+    """The ReBias code's assignment, written out (per class: aligned head, then chunks)."""
+    colour = np.empty_like(y)
+    for c in range(k):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n_aligned = int(len(idx) * rho)
+        colour[idx[:n_aligned]] = c
+        rest = idx[n_aligned:]
+        if len(rest):
+            chunk = int(np.ceil(len(rest) / (k - 1)))
+            others = rng.permutation([(c + j) % k for j in range(1, k)])
+            for j in range(0, len(rest), chunk):
+                colour[rest[j:j + chunk]] = others[j // chunk]
+    return colour
+
+
+def test_rebias_assignment_matches_reference():
+    y = np.repeat(np.arange(10), 53)
+    X = np.zeros((len(y), 4, 4), dtype=np.uint8)
+    X[:, 1:3, 1:3] = 9
+    for rho, mode in ((0.9, None), (0.1, "independent")):
+        _, colour = make_colour_biased(X, y, protocol="rebias", bias_ratio=rho if mode is None else 1.0,
+                                       test_mode=mode, random_state=3)
+        ref = _rebias_reference(y, 10, rho, np.random.RandomState(3))
+        np.testing.assert_array_equal(colour, ref)
+
+
+def test_lff_assignment_matches_reference():
+    y = np.repeat(np.arange(10), 37)
+    X = np.full((len(y), 4, 4), 100, dtype=np.uint8)
+    _, colour = make_colour_biased(X, y, protocol="lff", bias_ratio=0.95, random_state=0)
+    for c in range(10):
+        idx = np.flatnonzero(y == c)
+        share = np.full(10, 0.05 / 9)
+        share[c] = 0.95
+        milestones = np.round(len(idx) * np.cumsum(share))
+        ref = [int(np.min(np.nonzero(milestones > j)[0])) for j in range(len(idx))]
+        assert colour[idx].tolist() == ref
+    # the unbiased set: every colour equally often within each class
+    _, colour = make_colour_biased(X, y, protocol="lff", test_mode="independent")
+    for c in range(10):
+        assert np.bincount(colour[y == c], minlength=10).max() <= 4
+
+
+def test_protocol_errors():
+    X, y = _ring_digits()
+    with pytest.raises(ValueError, match="protocol='cmnist'"):
+        make_colour_biased(X, y, protocol="cmnist")
+    with pytest.raises(ValueError, match="drop kind='foreground'"):
+        make_colour_biased(X, y, protocol="rebias", kind="foreground")
+    with pytest.raises(ValueError, match=r"\(n, H, W\) grey images"):
+        make_colour_biased(np.zeros((3, 3, 8, 8)), [0, 1, 2], protocol="lff")

@@ -1,56 +1,70 @@
-"""CPU quality tests: LAD on colour-biased digits (100 % bias) beats the vanilla classifier.
+"""CPU quality tests: LAD removes a colour shortcut from 8x8 digits (100 % bias).
 
-Foreground- (LfF protocol) and background-coloured (ReBias protocol)
-scikit-learn digits (``make_colour_biased``): every training image has its
-class's colour, the independent test set a random class's colour. The same
-ImageClassifier is trained on the raw biased images and, in a pipeline, on
-LAD output.
+scikit-learn's digits with a background colour equal to the class (every
+training image) and test images whose colour is drawn independently of the
+class. ``make_pipeline(LADDebiaser(), LogisticRegression())`` at default
+settings against the same pipeline without LAD.
 """
 
 import numpy as np
-import pytest
 from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from sklproxy.datasets import make_colour_biased
-from sklproxy.debias import ImageClassifier, LADDebiaser
-
-LAD = dict(n_codes=64, code_dim=16, width=32, max_epochs=15, batch_size=32, lr=2e-3,
-           walk_steps=20, alpha=1.0, device="cpu", random_state=0)
-CLF = dict(backbone="convnet", width=16, max_epochs=15, lr=3e-3, device="cpu", random_state=0)
-# measured on CPU, seed 0, 1 thread: vanilla 0.099, LAD 0.353 (2 threads: 0.111 vs 0.278);
-# the asserted margin is about half the measured one
-MARGIN = 0.12
+from sklproxy.debias import LADDebiaser
 
 
-# Background colour: the small codebook (the default, 20 codes) is what makes the walk work;
-# measured on CPU, seed 0, 1 thread: vanilla 0.111, LAD 0.390 (with 64 codes: 0.243)
-BACKGROUND_LAD = {**LAD, "n_codes": 20}
-BACKGROUND_MARGIN = 0.14
-
-
-def _biased_digits(kind):
+def _biased_digits(palette=None, seed=0):
     X, y = load_digits(return_X_y=True)
     X = X.reshape(-1, 8, 8)
-    perm = np.random.RandomState(0).permutation(len(X))
+    perm = np.random.RandomState(seed).permutation(len(X))
     tr, te = perm[:1200], perm[1200:]
-    Xtr, _ = make_colour_biased(X[tr], y[tr], kind=kind, max_value=16, random_state=0)
-    Xind, _ = make_colour_biased(X[te], y[te], kind=kind, test_mode="independent",
-                                 max_value=16, random_state=1)
-    return Xtr, y[tr], Xind, y[te]
+    kw = dict(kind="background", max_value=16, palette=palette)
+    Xtr, _ = make_colour_biased(X[tr], y[tr], random_state=seed, **kw)
+    Xind, _ = make_colour_biased(X[te], y[te], test_mode="independent", random_state=seed + 1, **kw)
+    flat = lambda A: A.reshape(len(A), -1)  # noqa: E731  (flattened, as LogisticRegression wants)
+    return flat(Xtr), y[tr], flat(Xind), y[te]
 
 
-@pytest.mark.parametrize("kind, lad_params, margin", [
-    ("foreground", LAD, MARGIN),
-    ("background", BACKGROUND_LAD, BACKGROUND_MARGIN),
-])
-def test_lad_beats_vanilla_on_independent_test_set(kind, lad_params, margin):
-    Xtr, ytr, Xind, yte = _biased_digits(kind)
-    vanilla = ImageClassifier(**CLF).fit(Xtr, ytr).score(Xind, yte)
-    pipe = make_pipeline(LADDebiaser(**lad_params), ImageClassifier(**CLF)).fit(Xtr, ytr)
-    lad = pipe.score(Xind, yte)
-    walk = pipe[0].walk_entropy_
-    print(f"{kind}: vanilla {vanilla:.3f} LAD {lad:.3f} walk {walk}")
-    assert walk["after"] > walk["before"]
-    assert vanilla < 0.2  # the shortcut: near chance on independent colours
-    assert lad > 0.2 and lad > vanilla + margin
+def _gain(palette=None, seed=0):
+    Xtr, ytr, Xind, yte = _biased_digits(palette, seed)
+    raw = make_pipeline(LogisticRegression(max_iter=3000)).fit(Xtr, ytr).score(Xind, yte)
+    lad = LADDebiaser(image_shape=(3, 8, 8), device="cpu", random_state=seed)
+    pipe = make_pipeline(lad, LogisticRegression(max_iter=3000)).fit(Xtr, ytr)
+    return raw, pipe.score(Xind, yte), lad
+
+
+def test_lad_pipeline_beats_raw_training_on_background_colour():
+    """Measured (CPU, 1 thread), seeds 0 / 1 / 2: raw 0.25 / 0.23 / 0.28, LAD 0.88 / 0.88 / 0.88.
+
+    The bar is the issue's: at least 0.30 above the pipeline without LAD.
+    """
+    raw, lad_score, lad = _gain()
+    print(f"raw {raw:.3f} LAD {lad_score:.3f} diagnostics {lad.diagnostics_}")
+    assert lad_score >= raw + 0.30
+    d = lad.diagnostics_  # the gates the estimator reports on its training images
+    assert d["colour_before"] > 0.95 and d["colour_after"] < d["chance"] + 0.15
+
+
+def random_palette(rng):
+    """Ten random colours, none close to white (the digit) or to each other."""
+    colours = []
+    while len(colours) < 10:
+        c = rng.integers(0, 256, 3)
+        if np.abs(c - 255).max() < 60 or any(np.abs(c - o).max() < 40 for o in colours):
+            continue
+        colours.append(c)
+    return np.array(colours)
+
+
+def test_lad_removes_a_palette_drawn_at_test_time():
+    """A spurious colour nobody tuned for: ten background colours drawn now (OS entropy).
+
+    Measured over 10 draws (``benchmarks/b3_ci_calibration.py``, CPU): raw 0.26-0.35,
+    LAD 0.84-0.91, gain 0.53-0.62.
+    """
+    palette = random_palette(np.random.default_rng())
+    raw, lad_score, _ = _gain(palette)
+    print(f"palette {palette.tolist()}: raw {raw:.3f} LAD {lad_score:.3f}")
+    assert lad_score >= raw + 0.30, f"palette {palette.tolist()}"

@@ -1,0 +1,178 @@
+"""The experiments behind LADDebiaser's design choices (digits28, 100 % colour bias, CPU).
+
+Three parts, each deciding one choice; every part reports every seed:
+
+* ``latent``: which VQ-VAE keeps the object and lets the colour be
+  separated from it. Variants: a 7x7 grid (``latent_stride=4``, 20 codes:
+  the earlier default), per-pixel with a 3x3 receptive field (64 codes),
+  per-pixel from the pixel alone with 20 codes (the thesis's codebook) and
+  with 64 codes (the default). Gates: *fidelity* (a colour-blind reference
+  classifier, the LeNet trained on independently coloured images, on
+  reconstructions of the training images / on the originals), *colour*
+  (:func:`sklproxy.metrics.colour_decodability` after substitution; floor:
+  the independently coloured images) and *shape* (the reference on the
+  substituted images).
+* ``classifier``: the final classifier, on independently coloured images
+  (the oracle setting): ``ImageClassifier`` with the small ConvNet (global
+  average pooling) against the LeNet (spatial layout kept), same schedule.
+* ``endpoints``: what the final classifier trains on. *canonical*: every
+  image moved to one group (its spurious codes swapped for group 0's), test
+  images too; *random once*: a random group per image, one copy
+  (``make_pipeline(LADDebiaser(), clf)``); *random per batch*:
+  :class:`LADClassifier`.
+
+    python benchmarks/b3_lad_design.py [--part latent|classifier|endpoints] [--seed S ...]
+
+Writes ``benchmarks/results/b3_lad_design.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from _common import RESULTS, git_commit
+from b3_debias import CLF, load_setting
+from sklearn.base import clone
+
+from sklproxy.debias import ImageClassifier, LADClassifier, LADDebiaser
+from sklproxy.metrics import colour_decodability
+from sklproxy.nn.substitute import substitute
+
+VARIANTS = {
+    "7x7 grid, 20 codes": dict(latent_stride=4, n_codes=20),
+    "per pixel, 3x3 field, 64 codes": dict(kernel_size=3),
+    "per pixel, 1x1, 20 codes": dict(n_codes=20),
+    "per pixel, 1x1, 64 codes (default)": dict(),
+}
+SETTINGS = ("background", "foreground")
+
+
+def reconstruct(lad: LADDebiaser, X: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return lad.net_.module_.decode(lad._quantise(lad._encode(torch.from_numpy(X)))[0]).numpy()
+
+
+def canonical(lad: LADDebiaser, X: np.ndarray) -> np.ndarray:
+    """Every image moved to the first group (a fixed end point)."""
+    with torch.no_grad():
+        q, idx = lad._quantise(lad._encode(torch.from_numpy(X)))
+        sub = lad._substitution()
+        idx = substitute(idx, targets=torch.zeros(len(X), dtype=torch.long), **sub)
+        return lad._decode(lad.net_.module_.codebook.detach()[idx].movedim(-1, 1)).numpy()
+
+
+def part_latent(setting: str, seed: int) -> dict:
+    Xb, y, Xo, tests = load_setting(setting, seed, "cpu")
+    common = dict(device="cpu", random_state=seed)
+    reference = ImageClassifier(**CLF, **common).fit(Xo, y)
+    out = {"reference_original": float(reference.score(Xb, y)),
+           "colour_floor": colour_decodability(Xo, y), "variants": {}}
+    for name, params in VARIANTS.items():
+        t = time.perf_counter()
+        lad = LADDebiaser(**params, **common).fit(Xb, y)
+        Xd = lad.transform(Xb)
+        out["variants"][name] = {
+            "fidelity": float(reference.score(reconstruct(lad, Xb), y)),
+            "colour": colour_decodability(Xd, y),
+            "shape": float(reference.score(Xd, y)),
+            "spurious_codes": int(lad.spurious_codes_.sum()), "groups": len(lad.groups_),
+            "fit_s": time.perf_counter() - t,
+        }
+        print(setting, seed, name, out["variants"][name], flush=True)
+    return out
+
+
+def part_classifier(setting: str, seed: int) -> dict:
+    _, y, Xo, tests = load_setting(setting, seed, "cpu")
+    out = {}
+    for name, params in (("convnet", dict(backbone="convnet", width=32)), ("lenet", dict())):
+        clf = ImageClassifier(**{**CLF, **params}, device="cpu", random_state=seed).fit(Xo, y)
+        out[name] = {"independent": float(clf.score(*tests["independent"])),
+                     "conditioned": float(clf.score(*tests["conditioned"]))}
+        print(setting, seed, name, out[name], flush=True)
+    return out
+
+
+def part_endpoints(setting: str, seed: int) -> dict:
+    Xb, y, _, tests = load_setting(setting, seed, "cpu")
+    common = dict(device="cpu", random_state=seed)
+    clf = ImageClassifier(**CLF, **common)
+    per_batch = LADClassifier(LADDebiaser(**common), clone(clf)).fit(Xb, y)
+    lad = per_batch.debiaser_
+    Xi, yi = tests["independent"]
+    Xc, yc = tests["conditioned"]
+    out = {"random per batch": {"independent": float(per_batch.score(Xi, yi)),
+                                "conditioned": float(per_batch.score(Xc, yc))}}
+    once = clone(clf).fit(lad.transform(Xb), y)
+    out["random once"] = {"independent": float(once.score(lad.transform(Xi), yi)),
+                          "conditioned": float(once.score(lad.transform(Xc), yc))}
+    canon = clone(clf).fit(canonical(lad, Xb), y)
+    out["canonical"] = {"independent": float(canon.score(canonical(lad, Xi), yi)),
+                        "conditioned": float(canon.score(canonical(lad, Xc), yc))}
+    print(setting, seed, out, flush=True)
+    return out
+
+
+PARTS = {"latent": part_latent, "classifier": part_classifier, "endpoints": part_endpoints}
+
+
+def write_markdown(res: dict) -> str:
+    lines = ["# LAD design experiments (digits28, 100 % bias, CPU)", "",
+             f"commit `{res['commit'][:12]}`; each cell lists the seeds in order.", ""]
+    fmt = lambda vals: " / ".join(f"{v:.2f}" for v in vals)  # noqa: E731
+    if "latent" in res["parts"]:
+        lines += ["## Latent: fidelity, colour removal, shape kept", "",
+                  "| setting | VQ-VAE | fidelity | colour after | shape kept | groups |", "|---|---|---|---|---|---|"]
+        for setting in SETTINGS:
+            runs = [r for r in res["parts"]["latent"] if r["setting"] == setting]
+            if not runs:
+                continue
+            lines.append(f"| {setting} | originals | {fmt([r['reference_original'] for r in runs])} | "
+                         f"floor {fmt([r['colour_floor'] for r in runs])} | | |")
+            for name in VARIANTS:
+                v = [r["variants"][name] for r in runs]
+                lines.append(f"| {setting} | {name} | {fmt([x['fidelity'] for x in v])} | "
+                             f"{fmt([x['colour'] for x in v])} | {fmt([x['shape'] for x in v])} | "
+                             f"{' / '.join(str(x['groups']) for x in v)} |")
+        lines.append("")
+    for part, title in (("classifier", "Final classifier on independently coloured images"),
+                        ("endpoints", "End points: what the final classifier trains on")):
+        if part not in res["parts"]:
+            continue
+        lines += [f"## {title}", "", "| setting | row | independent | conditioned |", "|---|---|---|---|"]
+        for setting in SETTINGS:
+            runs = [r for r in res["parts"][part] if r["setting"] == setting]
+            for row in (runs[0]["result"] if runs else {}):
+                lines.append(f"| {setting} | {row} | {fmt([r['result'][row]['independent'] for r in runs])} | "
+                             f"{fmt([r['result'][row]['conditioned'] for r in runs])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=PARTS, action="append")
+    parser.add_argument("--seed", type=int, action="append")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    path = RESULTS / "b3_lad_design.json"
+    res = json.loads(path.read_text()) if path.exists() else {"parts": {}}
+    res["commit"] = git_commit()
+    for part in args.part or PARTS:
+        runs = []
+        for setting in SETTINGS:
+            for seed in args.seed or (0, 1):
+                r = PARTS[part](setting, seed)
+                runs.append({"setting": setting, "seed": seed, **(r if part == "latent" else {"result": r})})
+        res["parts"][part] = runs
+        path.write_text(json.dumps(res, indent=1))
+        (RESULTS / "b3_lad_design.md").write_text(write_markdown(res))
+    print(write_markdown(res))
+
+
+if __name__ == "__main__":
+    main()
