@@ -9,8 +9,10 @@ of the earlier heads. The head used by ``predict`` is chosen without labels
 (``best_head_``). Here we compare the heads' accuracy with the digit labels
 and look at the clusters of the first and the last head.
 
-The run is short (a few seconds of CPU); the recipe that reaches about 0.87
-on these digits (more steps, stronger augmentation) is in the methods page.
+The run is short (a few seconds of CPU, 12 epochs); the defaults
+(``DHOGClusterer(n_clusters=10)``, about 2000 steps, 85 CPU seconds) reach
+0.846 ± 0.050 held-out accuracy on these digits over 5 seeds, against 0.780
+for k-means (the methods page has the figures).
 """
 
 # %%

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,16 +13,19 @@ import torch
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.metrics import normalized_mutual_info_score
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.callbacks import LRScheduler
 from torch import nn
 
-from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
-from ..nn.heads import DHOGHeads
+from ..nn.augment import Sobel, dhog_augment
+from ..nn.backbones import BACKBONES, Standardize, build_backbone, resolve_backbone_name
+from ..nn.heads import DHOGHeads, _is_staged
 from ..parallel import batched_inference
 from ..utils import (
     BACKBONE_CONSTRAINTS,
     TRAINING_CONSTRAINTS,
     NetEstimatorMixin,
+    StopOnNonFinite,
     TensorPairDataset,
     resolve_device,
     seed_from_random_state,
@@ -58,31 +64,61 @@ def selection_scores(labels_a: np.ndarray, labels_b: np.ndarray,
     return scores, nmi
 
 
+#: Optimisation steps that ``max_epochs="auto"`` aims for (digits: about 140 epochs).
+AUTO_STEPS = 2000
+#: ... and the fewest epochs it gives on large data.
+AUTO_MIN_EPOCHS = 20
+
+
+def _staged_backbones(input_shape: tuple[int, ...]) -> list[str]:
+    """Names of the backbones that carry DHOG's hierarchy on inputs of this shape."""
+    names = []
+    for name in sorted(BACKBONES):
+        try:
+            if _is_staged(build_backbone(name, input_shape)):
+                names.append(name)
+        except ValueError:                          # e.g. an image backbone on vectors
+            continue
+    return names
+
+
 class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     """Deep hierarchical object grouping: IIC clustering heads pushed apart.
 
     A backbone carries ``n_heads`` clustering heads ordered shallow to deep
-    (:class:`sklproxy.nn.heads.DHOGHeads`). On a ResNet the first heads
-    branch off early residual stages and the later heads own a copy of the
-    last stage; on vectors (2-D ``X`` without ``image_shape``: MLP backbone)
-    and on other backbones all heads branch off the final features and
-    differ only by their MLP and by the push term. Each head is an MLP with
+    (:class:`sklproxy.nn.heads.DHOGHeads`): the first heads branch off the
+    backbone's early stages and the later heads each own a copy of its last
+    stage (ResNet-18, 8 heads: heads 0-2 after residual stages 1-3, heads
+    3-7 on their own stage 4; the 3-block ConvNet: heads 0-1 after blocks
+    1-2; the MLP: head 0 after the first layer). A user module without
+    stages carries all heads on its final features. Each head is an MLP with
     one hidden layer of 200 units and a softmax over ``n_clusters``.
 
-    Training maximises, per minibatch of ``n_repeats`` augmentations of the
-    same images, ``MI_pull - alpha * MI_push``: ``MI_pull`` is IIC's mutual
-    information between a head's assignments of two augmentations, averaged
-    over heads and over all pairs of repeats; ``MI_push`` is, on the same
-    view, each head's mean MI with its earlier heads, whose assignments are
-    detached (gradient stopping: earlier heads are never pushed by later
-    ones), so later heads must find other solutions than the easy ones.
-    ``alpha=0`` is IIC with the same network.
+    Training maximises, per minibatch of ``n_repeats`` views of the same
+    images, ``(1/H) sum_i (pull_i - alpha * push_i)``: ``pull_i`` is IIC's
+    mutual information between head ``i``'s assignments of two views,
+    averaged over all pairs of views; ``push_i`` is, on the same view, head
+    ``i``'s mean MI with its earlier heads, whose assignments are detached
+    (gradient stopping: earlier heads are never pushed by later ones), so
+    later heads must find other solutions than the easy ones. ``alpha`` is
+    thus a per-head weight, independent of ``n_heads``
+    (:func:`sklproxy.nn.mutual_info.dhog_objective`; the thesis sums the push
+    over heads, so its ``alpha`` is ours divided by ``n_heads``). ``alpha=0``
+    is IIC with the same network.
+
+    The views matter more than anything else: they decide what the heads can
+    agree on. The default (``augment="auto"``,
+    :func:`sklproxy.nn.augment.dhog_augment`) draws AutoAugment-style
+    operations, random square crops resized back and, for colour images,
+    scrambles colour (random channel order, grey with probability 0.5), so
+    that colour is not a feature every pair of views shares.
 
     Head selection is unsupervised: ``head_scores_`` is the NMI between each
-    head's clusters for two augmentations of the training data times the
+    head's clusters for two views of the training data times the
     normalised entropy of its cluster histogram (``H / log(n_clusters)``),
     and 0 for a head that uses fewer than half of ``n_clusters`` clusters,
     so a collapsed head (whose NMI with itself would be 1) is never chosen.
+    When every head collapsed, ``fit`` warns and ``score`` returns NaN.
 
     Cluster ids are renumbered after fitting so that the clusters a head
     uses on the training data are ``0..m-1`` (in the head's order) and
@@ -91,38 +127,49 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     Parameters
     ----------
     n_clusters : int, default=10
-        Clusters of each head (1 is accepted but has nothing to learn).
-    n_heads : int, default=8
-    alpha : float, default=0.05
-        Weight of the push term (0: the IIC ablation).
+        Clusters of each head (1 is accepted but has nothing to learn); at
+        most the number of training samples.
+    n_heads : int, default=4
+    alpha : float, default=0.2
+        Per-head weight of the push term (0: the IIC ablation).
     n_repeats : int, default=4
-        Augmentations of each image per step (at least 2).
-    n_overcluster : int, default=0
+        Views of each image per step (at least 2).
+    n_overcluster : int or "auto", default="auto"
         If positive, every head gets a sibling overclustering head with this
         many clusters on the same features (IIC's auxiliary overclustering);
         its pull term is added to the objective, it takes no part in the
-        push term and it is not used for predictions.
+        push term and it is not used for predictions. ``"auto"``:
+        ``5 * n_clusters``; 0: none.
     backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
         ``"auto"``: ``"mlp"`` for vectors, ``"convnet"`` for images smaller
-        than 16 px, ``"resnet18"`` otherwise. A module is copied, never modified.
+        than 16 px, ``"resnet18"`` otherwise. A named backbone without stages
+        (``"lenet"``) is refused. A module is copied, never modified; one
+        without ``stem``/``stages``/``stage_channels`` carries every head on
+        its final features (with a warning).
     width : int or None, default=None
-        Width of the named backbone; None keeps the architecture's default.
+        Width of the named backbone; None: 16 for the ConvNet (DHOG's
+        choice on small images), the architecture's default otherwise.
     augment : "auto", None or torch.nn.Module, default="auto"
-        Applied on the training device as ``augment(x, generator)``.
-        ``"auto"``: :func:`sklproxy.nn.default_augment` (random affine +
-        brightness/contrast for images, noise + feature masking for vectors).
-        Clustering quality depends on it more than on anything else: pass an
-        :class:`sklproxy.nn.ImageAugment` suited to the data, e.g.
-        ``ImageAugment(hflip=0.5, grayscale=0.5)`` for colour photographs
-        (the thesis's CIFAR recipe flips and greys half of the views, so
-        that colour is not a feature every pair of views shares).
+        Views, made on the training device as ``augment(x, generator)``.
+        ``"auto"``: :func:`sklproxy.nn.augment.dhog_augment` (colour or grey
+        :class:`~sklproxy.nn.augment.ViewPolicy` for images, noise + feature
+        masking for vectors). Pass your own ``ViewPolicy(...)`` to change
+        the operations, crop sizes or colour scrambling.
+    sobel : bool, default=False
+        IIC's Sobel preprocessing (grey-level gradients, 2 channels) inside
+        the model, applied to every view and at prediction time. It removes
+        colour and brightness; DHOG's thesis does without it.
     image_shape : tuple or None, default=None
         ``(H, W)`` or ``(C, H, W)`` of flattened images given as 2-D ``X``.
-    max_epochs : int, default=30
-    batch_size : int, default=256
-        Images per step; each is augmented ``n_repeats`` times.
-    lr : float, default=1e-3
-        Adam learning rate, annealed to 0 with a cosine schedule.
+    max_epochs : int or "auto", default="auto"
+        ``"auto"``: enough epochs for about 2000 optimisation steps, and at
+        least 20 (8x8 digits: 143 epochs; the count of steps matters, not
+        of epochs).
+    batch_size : int, default=128
+        Images per step; each is augmented ``n_repeats`` times. The last,
+        smaller batch of an epoch is dropped (the order changes each epoch).
+    lr : float, default=2e-3
+        Adam learning rate, annealed to 0 per step with a cosine schedule.
     use_amp : bool, default=True
         bf16 autocast on CUDA (the MI stays float32). Ignored on CPU.
     device : str or torch.device, default="auto"
@@ -141,7 +188,10 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     head_scores_ : ndarray of shape (n_heads,)
         The selection criterion per head (see above).
     head_nmi_ : ndarray of shape (n_heads,)
-        The raw NMI between two augmentations per head.
+        The raw NMI between two views of the training data, per head (the
+        thesis's "train NMI between augmentations").
+    n_epochs_ : int
+        Epochs trained (``max_epochs`` resolved).
     backbone_ : str or torch.nn.Module
     device_ : torch.device
     net_ : DHOGNet
@@ -152,6 +202,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     See Also
     --------
     sklproxy.metrics.cluster_accuracy : accuracy under Hungarian matching.
+    sklproxy.nn.augment.ViewPolicy : the views.
 
     Examples
     --------
@@ -159,8 +210,8 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     >>> from sklproxy.cluster import DHOGClusterer
     >>> X, _ = load_digits(return_X_y=True)
     >>> X = X.reshape(-1, 8, 8)[:200]
-    >>> dhog = DHOGClusterer(n_clusters=10, n_heads=3, n_repeats=2, max_epochs=1,
-    ...                      width=8, random_state=0).fit(X)
+    >>> dhog = DHOGClusterer(n_clusters=10, n_heads=3, n_repeats=2, max_epochs=10,
+    ...                      batch_size=50, width=8, random_state=0).fit(X)
     >>> dhog.labels_.shape, dhog.head_labels_.shape, dhog.predict_proba(X[:4]).shape
     ((200,), (200, 3), (4, 10))
     >>> dhog.predict_heads(X[:5]).shape, 0 <= dhog.best_head_ < 3
@@ -174,7 +225,9 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_repeats": [Interval(Integral, 2, None, closed="left")],
-        "n_overcluster": [Interval(Integral, 0, None, closed="left")],
+        "n_overcluster": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "sobel": ["boolean"],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
     }
 
@@ -182,17 +235,18 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         self,
         *,
         n_clusters=10,
-        n_heads=8,
-        alpha=0.05,
+        n_heads=4,
+        alpha=0.2,
         n_repeats=4,
-        n_overcluster=0,
+        n_overcluster="auto",
         backbone="auto",
         width=None,
         augment="auto",
+        sobel=False,
         image_shape=None,
-        max_epochs=30,
-        batch_size=256,
-        lr=1e-3,
+        max_epochs="auto",
+        batch_size=128,
+        lr=2e-3,
         use_amp=True,
         device="auto",
         random_state=None,
@@ -206,6 +260,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         self.backbone = backbone
         self.width = width
         self.augment = augment
+        self.sobel = sobel
         self.image_shape = image_shape
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -231,20 +286,69 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         self : DHOGClusterer
         """
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
+        self._check_sizes(X)
         self.device_ = resolve_device(self.device)
         self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_)
+        self.n_epochs_ = self._resolve_epochs(len(X))
         seed = seed_from_random_state(self.random_state)
         X_t = torch.from_numpy(X)
         with torch_seeded(seed, self.device_):
-            heads = DHOGHeads(build_backbone(self.backbone_, self.input_shape_, self.width),
-                              self.n_clusters, self.n_heads, n_overcluster=self.n_overcluster)
-            module = DHOGModule(Standardize.fit(X_t, per_channel=True), heads)
+            module = self._make_module(X_t)
             self.net_ = self._make_net(module, X_t, seed)
             dataset = TensorPairDataset(to_storage(X_t, self.device_))
             self.net_.fit(dataset, None)
         self._selection_seed = seed + 1
         self._select_head(dataset)
+        self._warn_if_collapsed()
         return self
+
+    def _check_sizes(self, X: np.ndarray) -> None:
+        if self.n_clusters > len(X):
+            raise ValueError(
+                f"n_clusters={self.n_clusters} is larger than the number of samples "
+                f"({len(X)}); use at most {len(X)} clusters, or fit on more data."
+            )
+        if self.sobel and len(self.input_shape_) != 3:
+            raise ValueError(
+                "sobel=True needs images but X holds vectors; pass 3-D/4-D X or "
+                "image_shape=(C, H, W), or use sobel=False."
+            )
+
+    def _resolve_epochs(self, n_samples: int) -> int:
+        """``max_epochs``, or for "auto" about :data:`AUTO_STEPS` steps (at least 20 epochs)."""
+        if self.max_epochs != "auto":
+            return int(self.max_epochs)
+        steps_per_epoch = max(1, n_samples // min(self.batch_size, n_samples))
+        return max(AUTO_MIN_EPOCHS, math.ceil(AUTO_STEPS / steps_per_epoch))
+
+    def _resolved_width(self) -> int | None:
+        if self.width is None and self.backbone_ == "convnet":
+            return 16
+        return self.width
+
+    def _make_module(self, X: torch.Tensor) -> DHOGModule:
+        """Sobel (optional), standardisation fitted on the training data, the heads."""
+        sobel = Sobel() if self.sobel else None
+        features = X if sobel is None else torch.cat(
+            [sobel(chunk) for chunk in X.split(4096)])
+        input_shape = tuple(features.shape[1:])
+        n_over = 5 * self.n_clusters if self.n_overcluster == "auto" else self.n_overcluster
+        heads = DHOGHeads(build_backbone(self.backbone_, input_shape, self._resolved_width()),
+                          self.n_clusters, self.n_heads, n_overcluster=n_over)
+        if self.n_heads > 1 and not heads.staged:
+            staged = _staged_backbones(input_shape)
+            if isinstance(self.backbone_, str):
+                raise ValueError(
+                    f"backbone={self.backbone_!r} has no stages (attributes stem, stages, "
+                    "stage_channels), so DHOGClusterer cannot branch its heads from shallow to "
+                    f"deep on it; use one of {staged} (or 'auto'), or pass a torch.nn.Module "
+                    "(one without stages carries every head on its final features).")
+            warnings.warn(
+                f"backbone {type(self.backbone_).__name__!r} has no stages (attributes stem, "
+                "stages, stage_channels), so all heads share its final features and there is "
+                f"no shallow-to-deep hierarchy; use one of the staged backbones {staged}, or "
+                "give your module those attributes.", UserWarning, stacklevel=4)
+        return DHOGModule(Standardize.fit(features, per_channel=True), heads, sobel)
 
     def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> DHOGNet:
         return DHOGNet(
@@ -252,11 +356,11 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
             criterion=nn.Identity,  # the loss lives in DHOGNet.get_loss
             optimizer=torch.optim.Adam,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=self.n_epochs_,
             batch_size=self.batch_size,
             train_split=None,
             device=self.device_,
-            callbacks=self._training_callbacks(),
+            callbacks=self._training_callbacks(len(X)),
             alpha=self.alpha,
             n_repeats=self.n_repeats,
             augment=self._augment_factory(X),
@@ -265,6 +369,20 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
             use_amp=self.use_amp,
             verbose=self.verbose,
         )
+
+    def _training_callbacks(self, n_samples: int) -> list:
+        """Cosine-annealed learning rate, stepped per optimisation step, and the NaN/inf stop."""
+        steps_per_epoch = max(1, n_samples // min(self.batch_size, n_samples))
+        total = max(1, self.n_epochs_ * steps_per_epoch)
+        return [
+            ("lr_schedule", LRScheduler("CosineAnnealingLR", T_max=total, step_every="batch")),
+            ("nonfinite", StopOnNonFinite()),
+        ]
+
+    def _augment_factory(self, X: torch.Tensor):
+        """``"auto"`` -> :func:`~sklproxy.nn.augment.dhog_augment`; a module is deep-copied."""
+        augment = dhog_augment(X) if isinstance(self.augment, str) else self.augment
+        return None if augment is None else functools.partial(copy.deepcopy, augment)
 
     def _select_head(self, dataset: TensorPairDataset) -> None:
         """Set the head scores, ``best_head_``, the renumbering and the labels."""
@@ -279,6 +397,26 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         self.head_scores_, self.head_nmi_ = self._criterion(dataset)
         self.best_head_ = int(np.argmax(self.head_scores_))
         self.labels_ = self.head_labels_[:, self.best_head_].copy()
+
+    def _warn_if_collapsed(self) -> None:
+        """A UserWarning, naming the fixes, when the clustering is degenerate."""
+        used = len(np.unique(self.labels_))
+        all_collapsed = not np.any(self.head_scores_ > 0)
+        if self.n_clusters < 2 or (not all_collapsed and used >= math.ceil(self.n_clusters / 2)):
+            return
+        what = ("every head collapsed (each uses fewer than half of its clusters on two "
+                "views of the training data)" if all_collapsed else "")
+        if used < math.ceil(self.n_clusters / 2):
+            what += ("; " if what else "") + (
+                f"the chosen head {self.best_head_} uses only {used} of "
+                f"n_clusters={self.n_clusters} clusters on the training data")
+        warnings.warn(
+            f"DHOGClusterer: {what}. Try more optimisation steps (max_epochs, or a "
+            "smaller batch_size), a lower lr, views that keep the images recognisable "
+            "(augment=ViewPolicy(...) with milder operations), a smaller alpha, or "
+            "fewer n_clusters.",
+            UserWarning, stacklevel=4,
+        )
 
     def _criterion(self, dataset: TensorPairDataset) -> tuple[np.ndarray, np.ndarray]:
         """Per head: NMI between two augmentations times normalised marginal entropy."""
@@ -323,16 +461,28 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     def score(self, X: ArrayLike, y: None = None) -> float:
         """The unsupervised selection criterion of ``best_head_`` on ``X`` (higher is better).
 
-        NMI between the selected head's clusters of two augmentations of
-        ``X`` times the normalised entropy of its cluster histogram (0 when
-        it uses fewer than half of ``n_clusters`` clusters); ``y`` is
-        ignored, so ``GridSearchCV`` can tune without labels. With labels,
-        use ``scoring=sklproxy.metrics.cluster_accuracy_scorer`` or
-        scikit-learn's NMI/ARI scorers instead.
+        NMI between the selected head's clusters of two views of ``X`` times
+        the normalised entropy of its cluster histogram; ``y`` is ignored, so
+        ``GridSearchCV`` can tune without labels. When the head uses fewer
+        than half of ``n_clusters`` clusters on ``X`` (a collapsed model)
+        the score is NaN, with a warning, rather than 0: scikit-learn's
+        search then warns about non-finite scores and ranks such candidates
+        last, instead of silently picking the first of several collapsed
+        ones. With labels, use ``scoring=sklproxy.metrics.cluster_accuracy_scorer``
+        or scikit-learn's NMI/ARI scorers instead.
         """
         X = self._validate_fitted_input(X)
         scores, _ = self._criterion(TensorPairDataset(torch.from_numpy(X)))
-        return float(scores[self.best_head_])
+        score = float(scores[self.best_head_])
+        if score == 0.0 and self.n_clusters > 1:
+            warnings.warn(
+                f"DHOGClusterer.score: head {self.best_head_} uses fewer than half of "
+                f"n_clusters={self.n_clusters} clusters on X (collapsed); returning NaN. "
+                "Train longer, lower lr, use milder views, or fewer n_clusters.",
+                UserWarning, stacklevel=2,
+            )
+            return float("nan")
+        return score
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

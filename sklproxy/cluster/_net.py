@@ -15,18 +15,37 @@ __all__ = ["DHOGModule", "DHOGNet"]
 
 
 class DHOGModule(nn.Module):
-    """Standardisation, then a backbone with DHOG's head hierarchy.
+    """Optional Sobel preprocessing, standardisation, then a backbone with DHOG's heads.
 
     ``forward`` returns ``(logits (B, n_heads, C), over_logits (B, n_heads, C_over))``.
     """
 
-    def __init__(self, standardize: nn.Module, heads: DHOGHeads) -> None:
+    def __init__(self, standardize: nn.Module, heads: DHOGHeads,
+                 sobel: nn.Module | None = None) -> None:
         super().__init__()
+        self.sobel = sobel
         self.standardize = standardize
         self.heads = heads
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if self.sobel is not None:
+            x = self.sobel(x)
         return self.heads(self.standardize(x))
+
+
+class _FullBatches:
+    """A :class:`~sklproxy.utils.BatchIterator` without its last batch when that is short."""
+
+    def __init__(self, iterator) -> None:
+        self.iterator = iterator
+        self.batch_size = iterator.batch_size
+
+    def __len__(self) -> int:
+        return len(self.iterator.dataset) // self.batch_size
+
+    def __iter__(self):
+        for i, batch in zip(range(len(self)), self.iterator):
+            yield batch
 
 
 class DHOGNet(DeviceNet):
@@ -42,10 +61,21 @@ class DHOGNet(DeviceNet):
         self.alpha = alpha
         self.n_repeats = n_repeats
 
+    def get_iterator(self, dataset, training=False):
+        """Training drops the last, smaller batch: an MI estimate from a few images is noise.
+
+        The order is reshuffled every epoch, so every image is still seen.
+        """
+        iterator = super().get_iterator(dataset, training=training)
+        if training and isinstance(dataset, TensorPairDataset) and len(dataset) > iterator.batch_size:
+            return _FullBatches(iterator)
+        return iterator
+
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, _ = batch
-        views = torch.cat([self.augmented(Xi) for _ in range(self.n_repeats)])  # (R*B, ...)
+        # one augmentation call on R copies: every view drawn independently     (R*B, ...)
+        views = self.augmented(Xi.repeat(self.n_repeats, *([1] * (Xi.ndim - 1))))
         y_pred = self.infer(views, **fit_params)
         loss = self.get_loss(y_pred, None, X=Xi, training=True)
         loss.backward()
@@ -54,12 +84,9 @@ class DHOGNet(DeviceNet):
     def get_loss(self, y_pred, y_true=None, X=None, training=False):
         logits, over = y_pred                                   # (R*B, H, C), (R*B, H, C')
         r = self.n_repeats
-        probs = torch.softmax(logits.float(), dim=-1).chunk(r)  # R x (B, H, C)
-        probs = [[p[:, i] for i in range(p.shape[1])] for p in probs]
-        over_probs = None
-        if over.shape[-1]:
-            over_chunks = torch.softmax(over.float(), dim=-1).chunk(r)
-            over_probs = [[p[:, i] for i in range(p.shape[1])] for p in over_chunks]
+        probs = torch.softmax(logits.float(), dim=-1).unflatten(0, (r, -1))   # (R, B, H, C)
+        over_probs = (torch.softmax(over.float(), dim=-1).unflatten(0, (r, -1))
+                      if over.shape[-1] else None)
         objective, _, _ = dhog_objective(probs, self.alpha, over_probs)
         return -objective
 

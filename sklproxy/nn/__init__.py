@@ -1,6 +1,15 @@
 """Plain torch building blocks (no scikit-learn imports): backbones, heads, tree, VQ-VAE, QE-walk, losses, augmentations."""
 
-from .augment import ImageAugment, VectorAugment, default_augment
+from .augment import (
+    ImageAugment,
+    Sobel,
+    VectorAugment,
+    ViewPolicy,
+    colour_policy,
+    default_augment,
+    dhog_augment,
+    grey_policy,
+)
 from .backbones import (
     BACKBONES,
     MLP,
@@ -29,14 +38,19 @@ __all__ = [
     "ImageAugment",
     "MLP",
     "ResNet",
+    "Sobel",
     "Standardize",
     "VectorAugment",
     "VectorQuantizer",
+    "ViewPolicy",
     "build_backbone",
+    "colour_policy",
     "cross_head_mutual_information",
     "default_augment",
+    "dhog_augment",
     "dhog_objective",
     "greedy_path_bits",
+    "grey_policy",
     "leaf_log_probs",
     "mutual_information",
     "nt_xent",

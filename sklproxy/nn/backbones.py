@@ -1,9 +1,14 @@
 """Feature extractors: MLP, a small CNN and CIFAR-style ResNets, by name.
 
 Every backbone maps ``(B, *input_shape)`` to ``(B, out_features)`` and carries
-``out_features``. ResNets also expose their residual ``stages`` (a
-``ModuleList``) and ``stage_channels`` so that heads can branch off early
-stages. Names resolve through :data:`BACKBONES`; a user module is used as is.
+``out_features``. Every named backbone also exposes its parts so that heads
+can branch off early stages (DHOG's hierarchy): ``stem``, ``stages`` and
+``stage_channels``, with ``forward(x) == pool(stages[-1](...stages[0](stem(x))))``
+(``pool``: global average pooling of feature maps, identity on vectors).
+ResNets hold them as attributes; the MLP and the ConvNet build them as views
+on their existing layers (shared modules, the state dict and the forward
+pass are unchanged). Names resolve through :data:`BACKBONES`; a user module
+is used as is.
 """
 
 from __future__ import annotations
@@ -65,6 +70,17 @@ class MLP(nn.Module):
             width = h
         self.net = nn.Sequential(*layers)
         self.out_features = width
+        self.stage_channels = list(hidden)
+
+    @property
+    def stem(self) -> nn.Module:
+        return self.net[0]                                  # Flatten
+
+    @property
+    def stages(self) -> list[nn.Module]:
+        """One ``Linear -> ReLU`` stage per hidden layer (the layers of ``net``, shared)."""
+        return [nn.Sequential(*self.net[1 + 2 * i : 3 + 2 * i])
+                for i in range(len(self.stage_channels))]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -91,6 +107,16 @@ class ConvNet(nn.Module):
             nn.Flatten(),
         )
         self.out_features = 4 * width
+        self.stage_channels = [width, 2 * width, 4 * width]
+
+    @property
+    def stem(self) -> nn.Module:
+        return nn.Identity()
+
+    @property
+    def stages(self) -> list[nn.Module]:
+        """The three conv-BN-ReLU blocks (the layers of ``net``, shared)."""
+        return [nn.Sequential(*self.net[3 * i : 3 * i + 3]) for i in range(3)]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)

@@ -1,14 +1,21 @@
 """DHOG's hierarchy of clustering heads on one backbone.
 
-Heads are ordered shallow to deep. On a :class:`~sklproxy.nn.backbones.ResNet`
-(anything with ``stem``, ``stages`` and ``stage_channels``) the first heads
-branch off the pooled output of early stages (shared computation) and every
-later head owns its own copy of the last stage, as in DHOG (ResNet-18 with
-8 heads: heads 0-2 after stages 1-3, heads 3-7 each with their own stage 4).
-On any other backbone (MLP, ConvNet, a user module) all heads branch off the
-final features. Each head is an MLP with one hidden layer (``hidden`` units,
-BatchNorm, ReLU) giving logits over ``n_clusters``; optional overclustering
-heads (``n_overcluster`` clusters) sit on the same features as each head.
+Heads are ordered shallow to deep. On a staged backbone (anything with
+``stem``, ``stages`` and ``stage_channels``: every named backbone, MLP,
+ConvNet and the ResNets) the first heads branch off the pooled output of
+early stages (shared computation) and every later head owns its own copy of
+the last stage, as in DHOG (ResNet-18 with 8 heads: heads 0-2 after stages
+1-3, heads 3-7 each with their own stage 4; the 3-block ConvNet with 4 heads:
+heads 0-1 after blocks 1-2, heads 2-3 with their own block 3; the 2-layer
+MLP: head 0 after layer 1, the others with their own layer 2). On a user
+module without stages all heads branch off the final features. Each head is
+an MLP with one hidden layer (``hidden`` units, BatchNorm, ReLU) giving
+logits over ``n_clusters``; optional overclustering heads (``n_overcluster``
+clusters) sit on the same features as each head.
+
+Gradients: a head's loss reaches its own MLP, its own copy of the last stage
+(late heads), and the shared stages below its branch point; never another
+head's MLP or another head's copy of the last stage.
 """
 
 from __future__ import annotations
@@ -50,6 +57,11 @@ def _is_staged(backbone: nn.Module) -> bool:
         backbone.stages) >= 1
 
 
+def _pool(h: Tensor) -> Tensor:
+    """Global average pooling of ``(B, C, H, W)`` maps; vectors ``(B, F)`` pass through."""
+    return h if h.ndim == 2 else h.mean(dim=(2, 3))
+
+
 class DHOGHeads(nn.Module):
     """A backbone with ``n_heads`` clustering heads, shallow to deep.
 
@@ -57,7 +69,7 @@ class DHOGHeads(nn.Module):
     ----------
     backbone : nn.Module
         Maps ``(B, *input_shape)`` to ``(B, out_features)``. A staged backbone
-        (``stem``, ``stages``, ``stage_channels``, e.g. ResNet) is split:
+        (``stem``, ``stages``, ``stage_channels``: MLP, ConvNet, ResNet) is split:
         ``min(n_heads - 1, n_stages - 1)`` heads branch off the deepest
         early stages, the remaining heads each get a copy of the last stage
         (the first of them reuses the backbone's own, the others are freshly
@@ -90,15 +102,15 @@ class DHOGHeads(nn.Module):
         self.n_heads = n_heads
         self.n_overcluster = n_overcluster
         self.staged = _is_staged(backbone)
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         if self.staged:
             n_stages = len(backbone.stages)
             n_early = min(n_heads - 1, n_stages - 1)
             # heads off the deepest early stages: stage index of each early head
             self.early_stages = list(range(n_stages - 1 - n_early, n_stages - 1))
+            stages = list(backbone.stages)
             self.stem = backbone.stem
-            self.trunk = nn.ModuleList(list(backbone.stages)[:-1])
-            last = backbone.stages[-1]
+            self.trunk = nn.ModuleList(stages[:-1])
+            last = stages[-1]
             n_late = n_heads - n_early
             self.late = nn.ModuleList([last] + [_reset(copy.deepcopy(last))
                                                 for _ in range(n_late - 1)])
@@ -123,8 +135,8 @@ class DHOGHeads(nn.Module):
         for s, stage in enumerate(self.trunk):
             h = stage(h)
             if s in self.early_stages:
-                feats.append(self.pool(h))
-        feats += [self.pool(block(h)) for block in self.late]
+                feats.append(_pool(h))
+        feats += [_pool(block(h)) for block in self.late]
         return feats
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:

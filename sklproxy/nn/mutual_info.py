@@ -19,6 +19,8 @@ __all__ = [
     "dhog_objective",
     "joint_distribution",
     "mutual_information",
+    "pull_mutual_information",
+    "push_mutual_information",
 ]
 
 #: Floor applied (out of place) to probabilities before taking logs.
@@ -95,52 +97,107 @@ def cross_head_mutual_information(p_later: Tensor, p_earlier: Tensor) -> Tensor:
     return mutual_information(p_later, p_earlier.detach(), symmetric=False)
 
 
+def _batched_mi(joint: Tensor) -> Tensor:
+    """MI of a stack of joints ``(..., C_a, C_b)`` (each summing to 1), as :func:`mutual_information`."""
+    p_i = joint.sum(dim=-1, keepdim=True)                               # (..., C_a, 1)
+    p_j = joint.sum(dim=-2, keepdim=True)                               # (..., 1, C_b)
+    log_ratio = (torch.log(joint.clamp_min(EPS)) - torch.log(p_i.clamp_min(EPS))
+                 - torch.log(p_j.clamp_min(EPS)))
+    return (joint * log_ratio).sum(dim=(-2, -1))
+
+
+def _normalised(joint: Tensor) -> Tensor:
+    return joint / joint.sum(dim=(-2, -1), keepdim=True).clamp_min(EPS)
+
+
+def pull_mutual_information(probs: Tensor) -> Tensor:
+    """Per head, IIC's MI between every pair of augmentation repeats, averaged over pairs.
+
+    ``probs``: ``(R, B, H, C)``; returns ``(H,)``. Equal to averaging
+    ``mutual_information(probs[r, :, h], probs[s, :, h], symmetric=True)``
+    over ``r < s``, computed with one einsum.
+    """
+    n_repeats = probs.shape[0]
+    r_idx, s_idx = torch.triu_indices(n_repeats, n_repeats, offset=1, device=probs.device)
+    p = probs.float()
+    joint = torch.einsum("pbhc,pbhd->phcd", p[r_idx], p[s_idx]) / p.shape[1]  # (pairs, H, C, C)
+    joint = _normalised((joint + joint.transpose(-2, -1)) / 2)
+    return _batched_mi(joint).mean(dim=0)
+
+
+def push_mutual_information(probs: Tensor) -> Tensor:
+    """Per head ``i``, the mean MI with its earlier heads on the same view, averaged over views.
+
+    ``probs``: ``(R, B, H, C)``; returns ``(H,)`` with
+    ``out[i] = mean_r (1/i) sum_{j<i} MI(probs[r, :, i], probs[r, :, j].detach())``
+    and ``out[0] = 0``. The earlier heads are detached (gradient stopping).
+    """
+    n_repeats, batch, n_heads, _ = probs.shape
+    p = probs.float()
+    joint = torch.einsum("rbic,rbjd->rijcd", p, p.detach()) / batch     # (R, H, H, C, C)
+    mi = _batched_mi(_normalised(joint)).mean(dim=0)                    # (H, H) [later, earlier]
+    earlier = torch.tril(torch.ones(n_heads, n_heads, device=p.device), diagonal=-1)
+    counts = earlier.sum(dim=1).clamp_min(1)
+    return (mi * earlier).sum(dim=1) / counts
+
+
 def dhog_objective(
-    probs: Sequence[Sequence[Tensor]],
+    probs: Tensor | Sequence[Sequence[Tensor]],
     alpha: float,
-    over_probs: Sequence[Sequence[Tensor]] | None = None,
+    over_probs: Tensor | Sequence[Sequence[Tensor]] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """DHOG's objective (to maximise) from the heads' assignments of R views.
 
+    Normalisation: both terms are *per-head means*, so ``alpha`` is the
+    weight of a head's push relative to its own pull, whatever ``n_heads``::
+
+        pull_i = mean_{r<s} MI(head_i(view r), head_i(view s))
+        push_i = mean_r (1/i) sum_{j<i} MI(head_i(view r), head_j(view r).detach())
+        pull = (1/H) sum_i pull_i        push = (1/H) sum_{i>0} push_i
+        objective = pull - alpha * push = (1/H) sum_i (pull_i - alpha * push_i)
+
+    (0-based ``i``; head 0 is never pushed.) The thesis's formula averages
+    the pull over heads but sums the push, which makes each head's push
+    ``H`` times stronger relative to its pull, growing with the number of
+    heads: its ``alpha`` equals this ``alpha / H`` (the thesis's 0.05 with 8
+    heads is ``alpha=0.4`` here).
+
     Parameters
     ----------
-    probs : probs[r][i] of shape (B, C)
+    probs : Tensor (R, B, H, C), or probs[r][i] of shape (B, C)
         Head ``i``'s probabilities for augmentation repeat ``r`` of the same
         ``B`` images; heads ordered shallow to deep.
     alpha : float
         Weight of the push term; 0 gives IIC on the same network.
-    over_probs : over_probs[r][i] of shape (B, C_over), optional
-        Overclustering heads: they add their own pull term and take no part
-        in the push term.
+    over_probs : Tensor (R, B, H, C_over), or over_probs[r][i], optional
+        Overclustering heads: their mean pull is added to ``pull``; they
+        take no part in the push term.
 
     Returns
     -------
     objective, pull, push : scalar float32 tensors
-        ``pull = mean_i mean_{r<s} MI(head_i(view r), head_i(view s))``
-        (plus the same for the overclustering heads when given);
-        ``push = mean_r sum_{i>0} (1/i) sum_{j<i} MI(head_i(view r),
-        head_j(view r).detach())`` with 0-based ``i`` (so each head is pushed
-        from the *mean* MI with its ``i`` earlier heads);
-        ``objective = pull - alpha * push``.
     """
-    n_repeats, n_heads = len(probs), len(probs[0])
+    probs = _stack(probs)
+    n_repeats, _, n_heads, _ = probs.shape
     if n_repeats < 2:
         raise ValueError(f"DHOG needs at least 2 augmentation repeats; got {n_repeats}.")
-    pairs = [(r, s) for r in range(n_repeats) for s in range(r + 1, n_repeats)]
-
-    def pull_of(ps: Sequence[Sequence[Tensor]]) -> Tensor:
-        total = sum(mutual_information(ps[r][i], ps[s][i], symmetric=True)
-                    for i in range(len(ps[0])) for r, s in pairs)
-        return total / (len(ps[0]) * len(pairs))
-
-    pull = pull_of(probs)
-    if over_probs is not None and len(over_probs[0]):
-        pull = pull + pull_of(over_probs)
-    push = probs[0][0].new_zeros((), dtype=torch.float32)
+    pull = pull_mutual_information(probs).mean()
+    if over_probs is not None:
+        over_probs = _stack(over_probs)
+        if over_probs.shape[-1] and over_probs.shape[2]:
+            pull = pull + pull_mutual_information(over_probs).mean()
     if alpha != 0 and n_heads > 1:
-        for r in range(n_repeats):
-            for i in range(1, n_heads):
-                push = push + sum(cross_head_mutual_information(probs[r][i], probs[r][j])
-                                  for j in range(i)) / i
-        push = push / n_repeats
+        push = push_mutual_information(probs).sum() / n_heads
+    else:
+        push = probs.new_zeros((), dtype=torch.float32)
     return pull - alpha * push, pull, push
+
+
+def _stack(probs: Tensor | Sequence[Sequence[Tensor]]) -> Tensor:
+    """Nested ``probs[r][i]`` of shape ``(B, C)`` -> one ``(R, B, H, C)`` tensor."""
+    if isinstance(probs, Tensor):
+        if probs.ndim != 4:
+            raise ValueError(f"probs must have shape (repeats, batch, heads, clusters); got "
+                             f"{tuple(probs.shape)}.")
+        return probs
+    return torch.stack([torch.stack(list(per_head), dim=1) for per_head in probs])

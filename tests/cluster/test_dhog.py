@@ -4,15 +4,21 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from scipy import sparse
+from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from torch import nn
 
 from sklproxy.cluster import DHOGClusterer
 from sklproxy.cluster._dhog import selection_scores
-from sklproxy.metrics import cluster_accuracy, cluster_accuracy_scorer
+from sklproxy.metrics import cluster_accuracy_scorer, cluster_label_mapping
+
+#: DHOG's held-out accuracy minus k-means' must reach this at seed 0 (see the quality test)
+QUALITY_MARGIN = 0.02
 
 FAST = dict(n_clusters=3, n_heads=3, n_repeats=2, max_epochs=5, batch_size=32, width=8,
             device="cpu", random_state=0)
@@ -110,6 +116,7 @@ def test_selection_never_picks_collapsed_head():
     assert scores[0] == 0 and scores[2] == 0 and int(np.argmax(scores)) == 1
 
 
+@pytest.mark.filterwarnings("ignore:DHOGClusterer:UserWarning")  # 1 epoch: collapsed
 def test_images_and_image_shape(digits):
     X = digits[0][:64]
     est = DHOGClusterer(**{**FAST, "max_epochs": 1}).fit(X.reshape(-1, 8, 8))
@@ -149,20 +156,135 @@ def test_invalid_parameters(blobs):
         DHOGClusterer(alpha=-1.0).fit(blobs[0])
 
 
-def test_quality_on_digits(digits):
-    """CPU quality bar on sklearn's 8x8 digits (1797 images, 1-2 min).
+def test_too_many_clusters_and_sobel_on_vectors(blobs):
+    with pytest.raises(ValueError, match=r"n_clusters=100 is larger than the number of samples \(90\)"):
+        DHOGClusterer(**{**FAST, "n_clusters": 100}).fit(blobs[0])
+    with pytest.raises(ValueError, match="sobel=True needs images"):
+        DHOGClusterer(**FAST, sobel=True).fit(blobs[0])
 
-    Measured with these settings (torch 2.13 CPU, one thread, 2026-11-30):
-    selected head 0.780 cluster accuracy (random_state=0), heads 0.745-0.84;
-    random_state 1-3: 0.751, 0.826, 0.856 (an earlier session noted 0.869
-    at seed 0). Chance is ~0.11, k-means on pixels ~0.79. Long training is
-    what matters: the same net after 15 epochs and without overclustering
-    reached 0.55.
+
+def test_sobel_images(digits):
+    X = digits[0][:64].reshape(-1, 8, 8)
+    est = DHOGClusterer(**{**FAST, "max_epochs": 1}, sobel=True).fit(X)
+    assert est.net_.module_.sobel is not None and est.predict(X).shape == (64,)
+
+
+def test_auto_epochs_and_per_step_cosine(blobs):
+    """max_epochs="auto" sizes training in steps; the lr anneals to 0 over all steps."""
+    est = DHOGClusterer(**{**FAST, "max_epochs": "auto", "batch_size": 30})
+    assert est._resolve_epochs(90) == 667                     # ceil(2000 / 3 steps per epoch)
+    assert est._resolve_epochs(100_000) == 20                  # at least 20 epochs
+    est.set_params(max_epochs=3).fit(blobs[0])
+    assert est.n_epochs_ == 3
+    assert est.net_.history[:, "train_batch_count"] == [3, 3, 3]   # full batches only
+    lr = est.net_.optimizer_.param_groups[0]["lr"]
+    assert lr == pytest.approx(0.0, abs=1e-12)                 # annealed per step, to 0
+
+
+class _Blind(nn.Module):
+    """A backbone that sees nothing: every sample gets the same features, so every
+    head puts every sample into one cluster (a guaranteed collapse)."""
+
+    out_features = 8
+
+    def forward(self, x):
+        return x.flatten(1)[:, :1] * 0 + torch.zeros(len(x), 8)
+
+
+def _collapsing(**extra):
+    return DHOGClusterer(**{**FAST, "backbone": _Blind(), "max_epochs": 2, **extra})
+
+
+@pytest.mark.filterwarnings("ignore:backbone '_Blind' has no stages:UserWarning")
+def test_warns_when_every_head_collapsed(blobs):
+    with pytest.warns(UserWarning, match="every head collapsed.*Try more optimisation steps"):
+        est = _collapsing().fit(blobs[0])
+    assert not np.any(est.head_scores_ > 0)
+    with pytest.warns(UserWarning, match=r"collapsed\); returning NaN"):
+        assert np.isnan(est.score(blobs[0]))
+
+
+@pytest.mark.filterwarnings("ignore:backbone '_Blind' has no stages:UserWarning")
+def test_grid_search_does_not_silently_pick_a_collapsed_candidate(blobs):
+    """Collapsed candidates score NaN: scikit-learn ranks them last and warns."""
+    search = GridSearchCV(_collapsing(), {"backbone": [_Blind(), "auto"]}, cv=2)
+    with pytest.warns(UserWarning):
+        search.fit(blobs[0])
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isnan(scores[0]) and np.isfinite(scores[1])
+    assert search.best_params_["backbone"] == "auto"
+
+
+def test_warns_when_the_chosen_head_uses_under_half_the_clusters(fitted):
+    """The warning's logic on a fitted model whose chosen head is healthy on two views
+    (positive score) but puts the training data into 1 of 3 clusters."""
+    import copy
+
+    est = copy.deepcopy(fitted)
+    est.head_scores_ = np.array([0.0, 0.4, 0.2])
+    est.best_head_ = 1
+    est.labels_ = np.zeros_like(est.labels_)
+    with pytest.warns(UserWarning, match=r"the chosen head 1 uses only 1 of n_clusters=3 "
+                                         r"clusters.*Try more optimisation steps") as record:
+        est._warn_if_collapsed()
+    assert "every head collapsed" not in str(record[0].message)
+    est.labels_ = np.arange(len(est.labels_)) % 2                  # 2 of 3: at least half
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est._warn_if_collapsed()
+
+
+def test_unknown_backbone_name_and_backbones_without_stages(blobs, digits):
+    """An unknown name is a clear error naming the supported backbones; a named
+    backbone without stages (e.g. ImageClassifier's "lenet") is an error naming the
+    staged ones; a module without stages works, with every head on its final
+    features, and says so."""
+    with pytest.raises(ValueError, match=r"'backbone' parameter of DHOGClusterer must be a str "
+                                         r"among .*'convnet'.*Got 'no-such-net'"):
+        DHOGClusterer(**{**FAST, "backbone": "no-such-net"}).fit(blobs[0])
+    with pytest.raises(ValueError, match=r"backbone='lenet' has no stages.*use one of "
+                                         r"\['convnet', 'mlp', 'resnet18', 'resnet20', 'resnet34'\]"):
+        DHOGClusterer(**{**FAST, "backbone": "lenet"}).fit(digits[0][:40].reshape(-1, 8, 8))
+    flat = nn.Sequential(nn.Linear(4, 16), nn.ReLU())
+    with pytest.warns(UserWarning, match="backbone 'Sequential' has no stages.*no shallow-to-deep"):
+        est = DHOGClusterer(**{**FAST, "backbone": flat}).fit(blobs[0])
+    heads = est.net_.module_.heads
+    assert not heads.staged and heads.early_stages == []
+    f = heads.features(torch.zeros(2, 4))
+    assert all(t is f[0] for t in f)                               # one shared feature tensor
+
+
+def test_no_warning_for_a_healthy_fit(blobs):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DHOGClusterer(**FAST).fit(blobs[0]).score(blobs[0])
+
+
+def test_quality_on_digits_at_defaults_beats_kmeans(digits):
+    """DHOG at its defaults against k-means on the same 70/30 split of the 8x8 digits.
+
+    Held-out accuracy of the unsupervised head choice (Hungarian mapping
+    fitted on the training split), one thread, seed 0 (one default fit, about
+    85 CPU s). Measured with these defaults (``benchmarks/b2_clustering.py
+    --cpu``, commit 8f740bc, ``results/b2_clustering_cpu.json``), seeds 0-4:
+    DHOG 0.869, 0.789, 0.835, 0.919, 0.819 (0.846 +- 0.050); k-means on
+    pixels 0.778, 0.780, 0.783, 0.781, 0.776; DHOG minus k-means +0.091,
+    +0.009, +0.052, +0.137, +0.043. The margin asked here is the issue's
+    target (+2 points); seed 0 clears it by 7 points, so float differences
+    between platforms do not decide the test (seed 1 would clear 0 only).
     """
     X, y = digits
-    est = DHOGClusterer(n_clusters=10, n_heads=4, n_repeats=4, n_overcluster=50,
-                        backbone="convnet", width=16, max_epochs=60, batch_size=128,
-                        lr=2e-3, device="cpu", random_state=0).fit(X.reshape(-1, 8, 8))
-    accuracy = cluster_accuracy(y, est.labels_)
-    assert accuracy >= 0.65, accuracy
-    assert len(np.unique(est.labels_)) >= 8
+    X_tr, X_te, y_tr, y_te = train_test_split(X.reshape(-1, 8, 8), y, test_size=0.3,
+                                              random_state=0, stratify=y)
+    est = DHOGClusterer(device="cpu", random_state=0).fit(X_tr)
+    mapping = cluster_label_mapping(y_tr, est.labels_)
+    accuracy = float(np.mean([mapping.get(c, -1) for c in est.predict(X_te)] == y_te))
+    km = KMeans(n_clusters=10, n_init=10, random_state=0).fit(X_tr.reshape(len(X_tr), -1))
+    km_map = cluster_label_mapping(y_tr, km.labels_)
+    km_accuracy = float(np.mean([km_map[c] for c in km.predict(X_te.reshape(len(X_te), -1))] == y_te))
+    assert accuracy >= km_accuracy + QUALITY_MARGIN, (accuracy, km_accuracy)
+    assert len(np.unique(est.labels_)) == 10
+    assert est.n_epochs_ == 223 and est.best_head_ >= 1        # 2000 steps; not the shallowest head

@@ -11,6 +11,8 @@ from sklproxy.nn.mutual_info import (
     dhog_objective,
     joint_distribution,
     mutual_information,
+    pull_mutual_information,
+    push_mutual_information,
 )
 
 
@@ -109,42 +111,138 @@ def test_dhog_push_reaches_only_later_heads():
 
 
 def test_dhog_objective_scaling_matches_formula():
+    """pull: mean over heads and pairs of repeats; push: per-head mean over earlier heads,
+    averaged over repeats, summed over heads and divided by the number of heads."""
     R, H, C = 3, 3, 4
     probs = [[_probs(20, C, 10 * r + h) for h in range(H)] for r in range(R)]
     obj, pull, push = dhog_objective(probs, alpha=0.5)
     pairs = [(r, s) for r in range(R) for s in range(r + 1, R)]
     ref_pull = np.mean([mi_reference(probs[r][h], probs[s][h], True) for h in range(H) for r, s in pairs])
     ref_push = np.mean([sum(sum(mi_reference(probs[r][i], probs[r][j], False) for j in range(i)) / i
-                            for i in range(1, H)) for r in range(R)])
+                            for i in range(1, H)) for r in range(R)]) / H
     assert float(pull) == pytest.approx(ref_pull, rel=1e-4)
     assert float(push) == pytest.approx(ref_push, rel=1e-4)
     assert float(obj) == pytest.approx(ref_pull - 0.5 * ref_push, rel=1e-4)
+    # the same from one (R, B, H, C) tensor
+    stacked = torch.stack([torch.stack(p, dim=1) for p in probs])
+    obj_t, _, _ = dhog_objective(stacked, alpha=0.5)
+    assert float(obj_t) == pytest.approx(float(obj), rel=1e-6)
     # alpha = 0: pure IIC pull; overclustering heads add their own pull
     obj0, _, push0 = dhog_objective(probs, alpha=0.0)
     assert float(obj0) == pytest.approx(ref_pull, rel=1e-4) and float(push0) == 0
     over = [[_probs(20, 7, 100 + 10 * r + h) for h in range(H)] for r in range(R)]
     obj_o, pull_o, _ = dhog_objective(probs, alpha=0.0, over_probs=over)
-    assert float(pull_o) > float(pull)
+    ref_over = np.mean([mi_reference(over[r][h], over[s][h], True) for h in range(H) for r, s in pairs])
+    assert float(pull_o) == pytest.approx(ref_pull + ref_over, rel=1e-4)
     with pytest.raises(ValueError, match="at least 2"):
         dhog_objective(probs[:1], alpha=0.1)
 
 
-def test_heads_branch_off_resnet_stages():
+def test_batched_terms_match_the_loop_in_value_and_gradient():
+    """The einsum versions equal a loop over mutual_information, gradients included."""
+    R, B, H, C = 4, 24, 3, 5
+    logits = torch.randn(R, B, H, C, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    grads = []
+    for batched in (True, False):
+        lg = logits.clone().float().requires_grad_(True)
+        p = torch.softmax(lg, dim=-1)
+        if batched:
+            pull, push = pull_mutual_information(p), push_mutual_information(p)
+        else:
+            pairs = [(r, s) for r in range(R) for s in range(r + 1, R)]
+            pull = torch.stack([sum(mutual_information(p[r, :, h], p[s, :, h], symmetric=True)
+                                    for r, s in pairs) / len(pairs) for h in range(H)])
+            push = torch.stack([torch.zeros(())] + [
+                sum(sum(cross_head_mutual_information(p[r, :, i], p[r, :, j]) for j in range(i)) / i
+                    for r in range(R)) / R for i in range(1, H)])
+        (pull.sum() - 0.3 * push.sum()).backward()
+        grads.append((pull.detach(), push.detach(), lg.grad))
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_push_weight_per_head_does_not_grow_with_the_number_of_heads():
+    """A head's push relative to its own pull is alpha, for 2 heads as for 6.
+
+    Head 1 sees the same earlier head (head 0) and the same views in both
+    networks; the ratio of the push gradient to the pull gradient on head 1's
+    logits must not depend on how many heads follow it (the thesis's summed
+    push would make it grow with the number of heads).
+    """
+    R, B, C = 2, 32, 4
+    g = torch.Generator().manual_seed(0)
+    base = torch.randn(R, B, 6, C, generator=g)
+    ratios = []
+    for n_heads in (2, 6):
+        lg = base[:, :, :n_heads].clone().requires_grad_(True)
+        p = torch.softmax(lg, dim=-1)
+        _, pull, push = dhog_objective(p, alpha=1.0)
+        g_pull, = torch.autograd.grad(pull, lg, retain_graph=True)
+        g_push, = torch.autograd.grad(push, lg)
+        ratios.append(float(g_push[:, :, 1].norm() / g_pull[:, :, 1].norm()))
+    assert ratios[0] == pytest.approx(ratios[1], rel=1e-5)
+
+
+def _head_params(heads: DHOGHeads, i: int) -> set[int]:
+    return {id(p) for p in heads.heads[i].parameters()}
+
+
+@pytest.mark.parametrize("name,shape,n_heads,early,n_late", [
+    ("mlp", (12,), 4, [0], 3),
+    ("convnet", (1, 8, 8), 4, [0, 1], 2),
+    ("convnet", (3, 8, 8), 8, [0, 1], 6),
+    ("resnet20", (1, 8, 8), 4, [0, 1], 2),
+    ("resnet18", (1, 16, 16), 8, [0, 1, 2], 5),
+])
+def test_hierarchy_wiring_on_every_backbone(name, shape, n_heads, early, n_late):
+    """Early heads after successive stages, late heads on their own last stage; the
+    push of head i (earlier heads detached) reaches head i's MLP, its own last-stage
+    copy and the shared stages below its branch point, and nothing else."""
+    heads = DHOGHeads(build_backbone(name, shape, width=4), n_clusters=3, n_heads=n_heads)
+    assert heads.staged and heads.early_stages == early and len(heads.late) == n_late
+    n_early = len(early)
+    x = torch.randn(6, *shape)
+    for i in range(1, n_heads):
+        heads.zero_grad(set_to_none=True)
+        logits, _ = heads(x)
+        p = torch.softmax(logits, dim=-1).unsqueeze(0).expand(2, -1, -1, -1)   # (R, B, H, C)
+        push = push_mutual_information(p)[i]
+        push.backward()
+        got = {id(q) for q in heads.parameters() if q.grad is not None and q.grad.abs().sum() > 0}
+        assert _head_params(heads, i) <= got                                  # its own MLP
+        for j in range(n_heads):
+            if j != i:
+                assert not (_head_params(heads, j) & got), (i, j)             # no other MLP
+        for k, block in enumerate(heads.late):
+            own = {id(q) for q in block.parameters()}
+            if n_early + k == i:
+                assert own & got                                              # its last stage
+            else:
+                assert not (own & got), (i, k)                                # no other copy
+        branch = early[i] if i < n_early else len(heads.trunk) - 1
+        for s, stage in enumerate(heads.trunk):
+            params = {id(q) for q in stage.parameters()}
+            if s <= branch:
+                assert params & got                                           # shared, below
+            else:
+                assert not (params & got)                                     # above its branch
+
+
+def test_late_heads_own_fresh_copies_and_shapes():
     backbone = build_backbone("resnet18", (1, 16, 16), width=4)
     heads = DHOGHeads(backbone, n_clusters=6, n_heads=8, n_overcluster=12)
-    assert heads.early_stages == [0, 1, 2] and len(heads.late) == 5
-    # copies of the last stage start from different weights
     w = [next(b.parameters()) for b in heads.late]
-    assert not torch.equal(w[0], w[1])
+    assert not torch.equal(w[0], w[1])                         # copies start apart
     logits, over = heads(torch.randn(3, 1, 16, 16))
     assert logits.shape == (3, 8, 6) and over.shape == (3, 8, 12)
-    # few heads: the early heads come from the deepest early stages
     few = DHOGHeads(build_backbone("resnet18", (1, 16, 16), width=4), 3, 2)
-    assert few.early_stages == [2] and len(few.late) == 1
+    assert few.early_stages == [2] and len(few.late) == 1      # the deepest early stage
 
 
-def test_heads_on_vectors_share_final_features():
-    heads = DHOGHeads(build_backbone("mlp", (10,), width=8), n_clusters=3, n_heads=4)
+def test_user_module_without_stages_shares_final_features():
+    user = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(10, 7))
+    user.out_features = 7
+    heads = DHOGHeads(user, n_clusters=3, n_heads=4)
     assert not heads.staged
     logits, over = heads(torch.randn(5, 10))
     assert logits.shape == (5, 4, 3) and over.shape == (5, 4, 0)
