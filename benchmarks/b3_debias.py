@@ -316,7 +316,9 @@ def write_markdown(res: dict, path: Path) -> None:
     label = {"cpu": "CPU reference", "quick": "CPU quick run (NOT a reference figure)",
              "headline": "GPU headline"}[res["mode"]]
     lines = [f"# B3 debiasing at 100 % bias ({label})", "",
-             f"commit `{res['commit'][:12]}`, {res['device_name']}, torch {res['torch']}; "
+             f"commits {', '.join(sorted({c[:12] for c in res.get('commit_parts', {res['commit']: 0}).values()}))} "
+             "(per part in the JSON; between them only docs, type hints, the benchmark's bookkeeping and f's divergence guard changed), "
+             f"{res['device_name']}, torch {res['torch']}; "
              "test accuracy in %, mean over seeds (min-max); one CPU thread per part.", ""]
     for setting in PARTS:
         s = res["summary"].get(setting)
@@ -475,6 +477,7 @@ def merge(name: str, mode: str) -> None:
     res["mode"] = mode
     res["parts"] = [p["result"] for p in found.values()]
     res["wall_s_parts"] = {k: p["wall_s"] for k, p in found.items()}
+    res["commit_parts"] = {k: p["commit"] for k, p in found.items()}
     res["summary"] = summarise(res["parts"])
     out = ROOT / "results"
     (out / f"{name}.json").write_text(json.dumps(res, indent=1, default=float))

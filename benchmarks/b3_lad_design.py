@@ -168,7 +168,9 @@ def main() -> None:
             for seed in args.seed or (0, 1):
                 r = PARTS[part](setting, seed)
                 runs.append({"setting": setting, "seed": seed, **(r if part == "latent" else {"result": r})})
-        res["parts"][part] = runs
+        rerun = {(r["setting"], r["seed"]) for r in runs}  # keep the other seeds' runs
+        kept = [r for r in res["parts"].get(part, []) if (r["setting"], r["seed"]) not in rerun]
+        res["parts"][part] = sorted(kept + runs, key=lambda r: (SETTINGS.index(r["setting"]), r["seed"]))
         path.write_text(json.dumps(res, indent=1))
         (RESULTS / "b3_lad_design.md").write_text(write_markdown(res))
     print(write_markdown(res))
