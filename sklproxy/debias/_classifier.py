@@ -43,7 +43,7 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
 
     Parameters
     ----------
-    backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="resnet20"
+    backbone : {"auto", "mlp", "convnet", "lenet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="resnet20"
         Feature extractor (:func:`sklproxy.nn.build_backbone`). Vectors (2-D
         ``X`` without ``image_shape``) always use ``"mlp"`` unless a module
         is given, because the convolutional backbones need images; the

@@ -127,8 +127,9 @@ class LeNet(nn.Module):
 
     Unlike :class:`ConvNet` it keeps the spatial layout up to the hidden layer
     (no global pooling), which is what small digit images need: on
-    independently coloured digits28 it reached 0.86-0.87 test accuracy where
-    :class:`ConvNet` reached 0.66-0.68 (same schedule, 2 seeds).
+    independently coloured digits28 backgrounds it reached 0.85-0.86 test
+    accuracy where :class:`ConvNet` (width 32) reached 0.50-0.52 (same
+    schedule, seeds 0-1; ``benchmarks/b3_lad_design.py --part classifier``).
     """
 
     def __init__(self, input_shape: Sequence[int], width: int = 16, hidden: int = 128) -> None:
