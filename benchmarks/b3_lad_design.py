@@ -41,6 +41,7 @@ from sklearn.base import clone
 from sklproxy.debias import ImageClassifier, LADClassifier, LADDebiaser
 from sklproxy.metrics import colour_decodability
 from sklproxy.nn.substitute import substitute
+from sklproxy.utils import DivergenceError
 
 VARIANTS = {
     "7x7 grid, 20 codes": dict(latent_stride=4, n_codes=20),
@@ -73,7 +74,12 @@ def part_latent(setting: str, seed: int) -> dict:
            "colour_floor": colour_decodability(Xo, y), "variants": {}}
     for name, params in VARIANTS.items():
         t = time.perf_counter()
-        lad = LADDebiaser(**params, **common).fit(Xb, y)
+        try:
+            lad = LADDebiaser(**params, **common).fit(Xb, y)
+        except DivergenceError as err:  # an outcome too: this VQ-VAE does not train
+            out["variants"][name] = {"diverged": str(err).split(": ", 1)[-1][:120]}
+            print(setting, seed, name, out["variants"][name], flush=True)
+            continue
         Xd = lad.transform(Xb)
         out["variants"][name] = {
             "fidelity": float(reference.score(reconstruct(lad, Xb), y)),
@@ -135,9 +141,10 @@ def write_markdown(res: dict) -> str:
                          f"floor {fmt([r['colour_floor'] for r in runs])} | | |")
             for name in VARIANTS:
                 v = [r["variants"][name] for r in runs]
-                lines.append(f"| {setting} | {name} | {fmt([x['fidelity'] for x in v])} | "
-                             f"{fmt([x['colour'] for x in v])} | {fmt([x['shape'] for x in v])} | "
-                             f"{' / '.join(str(x['groups']) for x in v)} |")
+                cell = lambda key, v=v: " / ".join("diverged" if "diverged" in x else f"{x[key]:.2f}"  # noqa: E731
+                                                   for x in v)
+                lines.append(f"| {setting} | {name} | {cell('fidelity')} | {cell('colour')} | "
+                             f"{cell('shape')} | {' / '.join(str(x.get('groups', '-')) for x in v)} |")
         lines.append("")
     for part, title in (("classifier", "Final classifier on independently coloured images"),
                         ("endpoints", "End points: what the final classifier trains on")):
@@ -157,6 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=PARTS, action="append")
     parser.add_argument("--seed", type=int, action="append")
+    parser.add_argument("--setting", choices=SETTINGS, action="append")
     args = parser.parse_args()
     torch.set_num_threads(1)
     path = RESULTS / "b3_lad_design.json"
@@ -164,7 +172,7 @@ def main() -> None:
     res["commit"] = git_commit()
     for part in args.part or PARTS:
         runs = []
-        for setting in SETTINGS:
+        for setting in args.setting or SETTINGS:
             for seed in args.seed or (0, 1):
                 r = PARTS[part](setting, seed)
                 runs.append({"setting": setting, "seed": seed, **(r if part == "latent" else {"result": r})})
