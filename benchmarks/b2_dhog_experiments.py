@@ -50,8 +50,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from b2_clustering import load_setting, run_dhog
 from _common import git_commit
+from b2_clustering import load_setting, run_dhog
 
 from sklproxy.nn.augment import ImageAugment, dhog_augment
 

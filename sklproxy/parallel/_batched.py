@@ -19,7 +19,9 @@ Chunks hold a whole number of the estimator's ``batch_size`` so every
 forward pass sees the same batches as one unchunked call: the outputs are
 the same bits. The chunk size follows scikit-learn's ``working_memory``
 setting (``sklearn.config_context(working_memory=MiB)``, default 1024 MiB),
-like ``sklearn.metrics.pairwise_distances_chunked``.
+like ``sklearn.metrics.pairwise_distances_chunked``. With the estimator's
+``verbose >= 1`` on a terminal (``verbose >= 2`` anywhere) a progress bar
+counts the chunks.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
+import tqdm
 from sklearn import get_config
+
+from ..utils._skorch import progress_active
 
 __all__ = ["batched_inference", "chunk_rows", "is_dask_array"]
 
@@ -82,7 +87,11 @@ def batched_inference(method: _F) -> _F:
         n = X.shape[0]
         if n <= rows:
             return method(self, X, *args, **kwargs)
-        parts = [method(self, _writable(X[a : a + rows]), *args, **kwargs) for a in range(0, n, rows)]
+        starts = range(0, n, rows)
+        if progress_active(getattr(self, "verbose", 0)):  # long runs: one tick per chunk
+            starts = tqdm.tqdm(starts, desc=f"{type(self).__name__}.{method.__name__}",
+                               unit="chunk", leave=False)
+        parts = [method(self, _writable(X[a : a + rows]), *args, **kwargs) for a in starts]
         return np.concatenate(parts)
 
     return wrapper  # type: ignore[return-value]

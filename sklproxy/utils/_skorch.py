@@ -197,6 +197,11 @@ class StagePrintLog(PrintLog):
         return text
 
 
+def progress_active(verbose: int) -> bool:
+    """Whether to draw a progress bar: ``verbose >= 2``, or ``verbose >= 1`` on a terminal."""
+    return verbose >= 2 or (verbose >= 1 and use_colour(sys.stderr))
+
+
 class StageProgressBar(ProgressBar):
     """skorch's progress bar over the batches of each epoch, labelled with the stage.
 
@@ -207,7 +212,7 @@ class StageProgressBar(ProgressBar):
     """
 
     def _active(self, net: NeuralNet) -> bool:
-        return net.verbose >= 2 or (net.verbose >= 1 and use_colour(sys.stderr))
+        return progress_active(net.verbose)
 
     def _get_batch_size(self, net: NeuralNet, training: bool) -> int:
         return net.batch_size

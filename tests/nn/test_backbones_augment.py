@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sklproxy.nn import augment as A
 from sklproxy.nn import BACKBONES, ImageAugment, Standardize, VectorAugment, build_backbone, default_augment
+from sklproxy.nn import augment as A
 
 
 @pytest.mark.parametrize("name", sorted(BACKBONES))

@@ -99,3 +99,20 @@ def test_peak_memory_on_a_large_memory_mapped_file(tmp_path):
     assert report["float32_copy_mib"] > 170
     assert report["rss_anon_peak_growth_mib"] < 48, report
     assert report["tracemalloc_peak_mib"] < 48, report
+
+
+def test_a_progress_bar_counts_the_chunks_when_verbose(fitted, capsys):
+    X, estimators = fitted
+    est = estimators[0]  # DDTLHasher, batch_size 32
+    whole = est.transform(X)
+    with sklearn.config_context(working_memory=0.01):  # 57 chunks of 32 rows
+        est.set_params(verbose=2)
+        try:
+            chunked = est.transform(X)
+        finally:
+            est.set_params(verbose=0)
+        err = capsys.readouterr().err
+        assert "DDTLHasher.transform" in err and "/57 " in err  # the bar knows its 57 chunks
+        np.testing.assert_array_equal(chunked, whole)
+        est.transform(X)  # verbose=0: silent
+        assert capsys.readouterr().err == ""
