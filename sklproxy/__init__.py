@@ -17,12 +17,16 @@ ImageClassifier
 HammingIndex
     Exact k-NN over packed binary codes, in code order or Hamming distance.
 
-Subpackages: ``hashing``, ``cluster``, ``debias``, ``metrics``, ``neighbors``, ``datasets``, ``nn``
-(plain torch modules), ``parallel`` (data-parallel training, bounded-memory inference), ``utils``.
+Subpackages: ``hashing``, ``cluster``, ``debias``, ``classification`` (the estimators and their
+options), ``metrics``, ``neighbors``, ``inspection`` (model diagnostics), ``datasets``,
+``displays`` (plots), ``nn`` (plain torch modules), ``parallel`` (data-parallel training,
+bounded-memory inference), ``exceptions``, ``utils``. The training layer every estimator
+shares lives in the private ``sklproxy._training``.
 """
 
+from .classification import ImageClassifier
 from .cluster import DHOGClusterer
-from .debias import ImageClassifier, LADClassifier, LADDebiaser
+from .debias import LADClassifier, LADDebiaser
 from .hashing import CrPCA, DDTLHasher
 from .neighbors import HammingIndex
 

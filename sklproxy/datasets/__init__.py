@@ -8,7 +8,6 @@
   stand-in for MNIST).
 * :func:`make_colour_biased` and :func:`make_one_pixel` build the
   colour-biased and one-pixel variants of any grey image set.
-* :func:`gradient_ratio` is the gradient-ratio diagnostic (needs torch).
 """
 
 from ._biased import (
@@ -17,7 +16,6 @@ from ._biased import (
     make_colour_biased,
     make_one_pixel,
 )
-from ._diagnostics import gradient_ratio
 from ._digits28 import load_digits28
 from ._fashion_mnist import (
     FASHION_MNIST_CLASSES,
@@ -34,7 +32,6 @@ __all__ = [
     "FASHION_MNIST_SUPERCLASS_NAMES",
     "FOREGROUND_COLOURS",
     "fashion_mnist_superclasses",
-    "gradient_ratio",
     "load_digits28",
     "load_fashion_mnist",
     "make_colour_biased",

@@ -451,7 +451,7 @@ def make_one_pixel(
 
     See Also
     --------
-    sklproxy.datasets.gradient_ratio : Whether a network uses the pixel.
+    sklproxy.inspection.gradient_ratio : Whether a network uses the pixel.
 
     Examples
     --------

@@ -16,7 +16,7 @@ class GradientRatioDisplay:
     """The gradient ratio (causal over spurious input gradient) along training.
 
     ``GR = mean_i ||dL/dx_causal_i|| / ||dL/dx_spurious_i||``
-    (:func:`sklproxy.datasets.gradient_ratio`), on a log axis with the line
+    (:func:`sklproxy.inspection.gradient_ratio`), on a log axis with the line
     ``GR = 1``: a network that switches to the spurious signal (the one
     pixel of :func:`sklproxy.datasets.make_one_pixel`) falls below it.
     Optionally a second axis shows an accuracy curve (e.g. on a test set
@@ -127,7 +127,7 @@ class GradientRatioDisplay:
             Integer labels.
         causal_mask, spurious_mask : array-like of bool
             Broadcastable to ``X.shape``, as in
-            :func:`sklproxy.datasets.gradient_ratio`.
+            :func:`sklproxy.inspection.gradient_ratio`.
         n_iterations : int, default=300
         every : int, default=10
         batch_size : int, default=64
@@ -144,7 +144,7 @@ class GradientRatioDisplay:
         import torch
         import torch.nn.functional as F
 
-        from ..datasets import gradient_ratio
+        from ..inspection import gradient_ratio
 
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
         Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)

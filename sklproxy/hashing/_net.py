@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._training import DeviceNet, TensorPairDataset
 from ..nn.losses import nt_xent
 from ..nn.tree import (
     DecisionTreeLayer,
@@ -14,8 +15,7 @@ from ..nn.tree import (
     split_balance_loss,
     tree_log_probs,
 )
-from ..utils import DeviceNet, TensorPairDataset
-from ..utils._device import make_generator
+from ..utils import make_generator
 
 __all__ = ["DDTLModule", "DDTLNet", "DDTLTreeNet", "cache_view_features", "set_median_splits",
            "tree_loss"]
@@ -114,14 +114,8 @@ class DDTLNet(DeviceNet):
         self.multilabel = multilabel
         self.balance_reach = balance_reach
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch
-        views = torch.cat([self.augmented(Xi), self.augmented(Xi)])     # (2N, ...)
-        y_pred = self.infer(views, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+    def make_views(self, X: Tensor) -> Tensor:
+        return torch.cat([self.augmented(X), self.augmented(X)])        # (2N, ...)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         class_logits, node_logits = y_pred                              # (2N, m), (2N, 2**D-1)
@@ -185,19 +179,13 @@ class DDTLTreeNet(DeviceNet):
         self.multilabel = multilabel
         self.balance_reach = balance_reach
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch                                                  # (N, V, F), (N,)
-        n, n_views = Xi.shape[:2]
+    def make_views(self, X: Tensor) -> Tensor:
+        n, n_views = X.shape[:2]                                        # (N, V, F)
         gen = self.generator_
-        first = torch.randint(n_views, (n,), generator=gen, device=gen.device).to(Xi.device)
-        shift = torch.randint(1, n_views, (n,), generator=gen, device=gen.device).to(Xi.device)
-        rows = torch.arange(n, device=Xi.device)
-        views = torch.cat([Xi[rows, first], Xi[rows, (first + shift) % n_views]])  # (2N, F)
-        node_logits = self.infer(views, **fit_params)
-        loss = self.get_loss(node_logits, yi, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": node_logits}
+        first = torch.randint(n_views, (n,), generator=gen, device=gen.device).to(X.device)
+        shift = torch.randint(1, n_views, (n,), generator=gen, device=gen.device).to(X.device)
+        rows = torch.arange(n, device=X.device)
+        return torch.cat([X[rows, first], X[rows, (first + shift) % n_views]])  # (2N, F)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return tree_loss(y_pred, label_groups(y_true, self.multilabel), beta=self.beta,

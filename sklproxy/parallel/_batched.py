@@ -35,7 +35,7 @@ import numpy as np
 import tqdm
 from sklearn import get_config
 
-from ..utils._skorch import progress_active
+from .._training._progress import progress_active
 
 __all__ = ["batched_inference", "chunk_rows", "is_dask_array"]
 

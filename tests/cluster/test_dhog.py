@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from sklproxy.cluster import DHOGClusterer
+from sklproxy.cluster import DHOGClusterer, HeadOptions
 from sklproxy.cluster._dhog import selection_scores
 from sklproxy.metrics import cluster_accuracy_scorer, cluster_label_mapping
 
@@ -98,7 +98,7 @@ def test_grid_search_over_alpha(blobs, scoring):
 
 
 def test_alpha_zero_is_iic(blobs):
-    est = DHOGClusterer(**{**FAST, "alpha": 0.0, "n_overcluster": 6}).fit(blobs[0])
+    est = DHOGClusterer(**{**FAST, "alpha": 0.0, "heads": HeadOptions(n_overcluster=6)}).fit(blobs[0])
     assert est.net_.alpha == 0.0
     assert est.net_.module_.heads.over_heads is not None
 
@@ -160,12 +160,12 @@ def test_too_many_clusters_and_sobel_on_vectors(blobs):
     with pytest.raises(ValueError, match=r"n_clusters=100 is larger than the number of samples \(90\)"):
         DHOGClusterer(**{**FAST, "n_clusters": 100}).fit(blobs[0])
     with pytest.raises(ValueError, match="sobel=True needs images"):
-        DHOGClusterer(**FAST, sobel=True).fit(blobs[0])
+        DHOGClusterer(**FAST, heads=HeadOptions(sobel=True)).fit(blobs[0])
 
 
 def test_sobel_images(digits):
     X = digits[0][:64].reshape(-1, 8, 8)
-    est = DHOGClusterer(**{**FAST, "max_epochs": 1}, sobel=True).fit(X)
+    est = DHOGClusterer(**{**FAST, "max_epochs": 1}, heads=HeadOptions(sobel=True)).fit(X)
     assert est.net_.module_.sobel is not None and est.predict(X).shape == (64,)
 
 

@@ -12,14 +12,30 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
+from sklproxy.classification import ImageClassifier
 from sklproxy.datasets import make_colour_biased
-from sklproxy.debias import ImageClassifier, LADClassifier, LADDebiaser
+from sklproxy.debias import (
+    LADClassifier,
+    LADDebiaser,
+    LatentClassifierOptions,
+    QEWalk,
+    Substitute,
+    VQVAEOptions,
+    Walk,
+)
 from sklproxy.nn.walk import qe_walk
 
 # about 120 VQ-VAE steps: fewer leave the reconstructions grey (the loss stays near 1
 # for the first 30-50 steps)
-SMALL = dict(n_codes=32, code_dim=8, width=16, walk_steps=3, max_epochs=8, lr=3e-3,
-             classifier_epochs=3, batch_size=16, device="cpu", random_state=0)
+VQ = dict(n_codes=32, code_dim=8, width=16)
+SMALL = dict(vqvae=VQVAEOptions(**VQ), max_epochs=8, lr=3e-3,
+             latent_classifier=LatentClassifierOptions(max_epochs=3), batch_size=16,
+             device="cpu", random_state=0)
+
+
+def with_vqvae(**options):
+    """SMALL with other VQ-VAE settings."""
+    return {**SMALL, "vqvae": VQVAEOptions(**{**VQ, **options})}
 CLF = dict(backbone="convnet", width=8, max_epochs=2, batch_size=64, device="cpu",
            random_state=0)
 
@@ -105,7 +121,7 @@ def test_debias_module_draws_new_groups(images, fitted):
 
 def test_walk_methods(images, fitted):
     X, y = images
-    for method in ("walk", "qe-walk"):
+    for method in (Walk(steps=3), QEWalk(steps=3)):
         lad = LADDebiaser(**{**SMALL, "method": method}).fit(X, y)
         d = lad.diagnostics_
         assert d["entropy_after"] > d["entropy_before"]
@@ -152,9 +168,9 @@ def test_input_layouts(images, fitted):
 def test_latent_stride_and_kernel(images):
     X, y = images
     big = np.repeat(np.repeat(X, 2, axis=2), 2, axis=3)  # 16x16
-    lad = LADDebiaser(**{**SMALL, "latent_stride": 2}).fit(big, y)
+    lad = LADDebiaser(**with_vqvae(latent_stride=2)).fit(big, y)
     assert lad.latent_shape_ == (8, 8, 8)
-    lad = LADDebiaser(**{**SMALL, "kernel_size": 3}).fit(X, y)
+    lad = LADDebiaser(**with_vqvae(kernel_size=3)).fit(X, y)
     assert lad.transform(X[:3]).shape == (3, 3, 8, 8)
 
 
@@ -188,26 +204,26 @@ def test_bad_input(images, fitted):
     with pytest.raises(ValueError, match="features"):
         fitted.transform(np.zeros((2, 30), dtype=np.float32))
     with pytest.raises(ValueError, match="alpha"):
-        LADDebiaser(alpha=-1.0).fit(X, y)
+        LADDebiaser(method=QEWalk(alpha=-1.0)).fit(X, y)
     with pytest.raises(ValueError, match="method"):
         LADDebiaser(method="permute").fit(X, y)
     # images too small for the latent grid, odd strides, even kernels
     with pytest.raises(ValueError, match="latent_stride=8 does not fit images of 8x8"):
-        LADDebiaser(**{**SMALL, "latent_stride": 8}).fit(X, y)
+        LADDebiaser(**with_vqvae(latent_stride=8)).fit(X, y)
     with pytest.raises(ValueError, match="latent_stride=3 must be 1 or a power of 2"):
-        LADDebiaser(**{**SMALL, "latent_stride": 3}).fit(X, y)
+        LADDebiaser(**with_vqvae(latent_stride=3)).fit(X, y)
     with pytest.raises(ValueError, match="kernel_size=2 must be odd"):
-        LADDebiaser(**{**SMALL, "kernel_size": 2}).fit(X, y)
+        LADDebiaser(**with_vqvae(kernel_size=2)).fit(X, y)
 
 
 def test_pipeline_and_grid_search(images):
     X, y = images
-    pipe = make_pipeline(LADDebiaser(**SMALL), ImageClassifier(**CLF))
+    pipe = make_pipeline(LADDebiaser(**{**SMALL, "method": Substitute()}), ImageClassifier(**CLF))
     assert pipe.fit(X, y).predict(X[:4]).shape == (4,)
-    grid = GridSearchCV(pipe, {"laddebiaser__spurious_threshold": [0.5, 0.7]}, cv=2)
+    grid = GridSearchCV(pipe, {"laddebiaser__method__threshold": [0.5, 0.7]}, cv=2)
     grid.fit(X[:120], y[:120])
-    assert set(grid.best_params_) == {"laddebiaser__spurious_threshold"}
-    assert clone(pipe).get_params()["laddebiaser__spurious_threshold"] == 0.7
+    assert set(grid.best_params_) == {"laddebiaser__method__threshold"}
+    assert clone(pipe).get_params()["laddebiaser__method__threshold"] == 0.7
 
 
 def test_lad_classifier(images):
@@ -222,9 +238,10 @@ def test_lad_classifier(images):
     assert clf.classifier_.get_params()["augment"].augment is not None
     with pytest.raises(ValueError, match="has no 'augment' parameter"):
         LADClassifier(LADDebiaser(**SMALL), LogisticRegression()).fit(X, y)
-    grid = GridSearchCV(LADClassifier(LADDebiaser(**SMALL), ImageClassifier(**CLF)),
-                        {"debiaser__spurious_threshold": [0.5, 0.7]}, cv=2).fit(X[:120], y[:120])
-    assert grid.best_params_["debiaser__spurious_threshold"] in (0.5, 0.7)
+    grid = GridSearchCV(LADClassifier(LADDebiaser(**{**SMALL, "method": Substitute()}),
+                                      ImageClassifier(**CLF)),
+                        {"debiaser__method__threshold": [0.5, 0.7]}, cv=2).fit(X[:120], y[:120])
+    assert grid.best_params_["debiaser__method__threshold"] in (0.5, 0.7)
 
 
 def test_classifier_backbones_and_seed(images):

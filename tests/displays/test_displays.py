@@ -8,7 +8,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 
 from sklproxy.cluster import DHOGClusterer
-from sklproxy.debias import LADDebiaser
+from sklproxy.debias import LADDebiaser, LatentClassifierOptions, VQVAEOptions
 from sklproxy.displays import (
     ClusterGridDisplay,
     DebiasingDisplay,
@@ -144,8 +144,9 @@ def test_debiasing_from_estimator_with_gates(data):
     X, y = data
     with warnings.catch_warnings():  # grey digits: maybe no spurious code, which fit says
         warnings.simplefilter("ignore", UserWarning)
-        lad = LADDebiaser(n_codes=8, code_dim=4, width=8, max_epochs=1,
-                          classifier_epochs=1, device="cpu", random_state=0).fit(X[:120], y[:120])
+        lad = LADDebiaser(vqvae=VQVAEOptions(n_codes=8, code_dim=4, width=8), max_epochs=1,
+                          latent_classifier=LatentClassifierOptions(max_epochs=1), device="cpu",
+                          random_state=0).fit(X[:120], y[:120])
     disp = DebiasingDisplay.from_estimator(lad, X, y=y, n_images=5)
     assert disp.images_.shape == (2, 5) and disp.axes_[1, 0].get_ylabel() == "after"
     names = [t.get_text() for t in disp.gate_ax_.get_yticklabels()]

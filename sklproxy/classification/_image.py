@@ -9,26 +9,40 @@ import torch
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from torch import nn
+from torch import Tensor, nn
 
+from .._training import (
+    BACKBONE_CONSTRAINTS,
+    TRAINING_CONSTRAINTS,
+    DeviceNet,
+    NetEstimatorMixin,
+    TensorPairDataset,
+    to_storage,
+)
 from ..nn.backbones import Standardize, build_backbone
 from ..parallel import batched_inference
 from ..utils import (
-    BACKBONE_CONSTRAINTS,
-    TRAINING_CONSTRAINTS,
-    NetEstimatorMixin,
-    TensorPairDataset,
     encode_class_labels,
     resolve_device,
     seed_from_random_state,
-    to_storage,
     torch_seeded,
     validate_input,
 )
-from ._net import ClassifierModule, ClassifierNet
 
-__all__ = ["ImageClassifier"]
+__all__ = ["ClassifierModule", "ImageClassifier"]
 
+
+class ClassifierModule(nn.Module):
+    """``Standardize`` -> backbone -> linear head: logits ``(B, K)``."""
+
+    def __init__(self, standardize: nn.Module, backbone: nn.Module, n_classes: int) -> None:
+        super().__init__()
+        self.standardize = standardize
+        self.backbone = backbone
+        self.head = nn.Linear(backbone.out_features, n_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.backbone(self.standardize(x)))
 
 
 class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
@@ -38,7 +52,7 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
     head, trained with cross-entropy, AdamW and a cosine learning-rate
     schedule; batches are index slices of device-resident data and are
     augmented on the device. Meant as the final classifier after
-    :class:`LADDebiaser` (``make_pipeline(LADDebiaser(), ImageClassifier())``)
+    :class:`~sklproxy.debias.LADDebiaser` (``make_pipeline(LADDebiaser(), ImageClassifier())``)
     but usable alone.
 
     Parameters
@@ -74,19 +88,19 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
     backbone_ : str or torch.nn.Module
     device_ : torch.device
-    net_ : ClassifierNet
+    net_ : DeviceNet
         The fitted skorch net.
     n_features_in_ : int
     input_shape_ : tuple
 
     See Also
     --------
-    LADDebiaser : Removes a spurious signal before this classifier.
+    sklproxy.debias.LADDebiaser : Removes a spurious signal before this classifier.
 
     Examples
     --------
     >>> from sklearn.datasets import load_digits
-    >>> from sklproxy.debias import ImageClassifier
+    >>> from sklproxy.classification import ImageClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> X = X.reshape(-1, 1, 8, 8)
     >>> clf = ImageClassifier(backbone="convnet", width=8, max_epochs=1, random_state=0)
@@ -158,30 +172,15 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
                 build_backbone(self.backbone_, self.input_shape_, self.width),
                 len(self.classes_),
             )
-            self.net_ = self._make_net(module, X_t, seed)
+            self.net_ = self._build_net(
+                DeviceNet, module, seed=seed, max_epochs=self.max_epochs, stage="ImageClassifier",
+                criterion=nn.CrossEntropyLoss, optimizer=torch.optim.AdamW,
+                optimizer__weight_decay=self.weight_decay, augment=self._augment_factory(X_t),
+            )
             dataset = TensorPairDataset(to_storage(X_t, self.device_),
                                         to_storage(torch.from_numpy(y_enc), self.device_))
             self.net_.fit(dataset, None)
         return self
-
-    def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> ClassifierNet:
-        return ClassifierNet(
-            module,
-            criterion=nn.CrossEntropyLoss,
-            optimizer=torch.optim.AdamW,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None,
-            device=self.device_,
-            callbacks=self._training_callbacks(),
-            augment=self._augment_factory(X),
-            stage="ImageClassifier",
-            seed=seed,
-            use_amp=self.use_amp,
-            verbose=self.verbose,
-        )
 
     def _logits(self, X) -> torch.Tensor:
         X = self._validate_fitted_input(X)

@@ -1,11 +1,12 @@
-"""Tests for sklproxy.datasets.gradient_ratio on analytic cases."""
+"""Tests for sklproxy.inspection.gradient_ratio on analytic cases."""
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from sklproxy.datasets import gradient_ratio, make_one_pixel
+from sklproxy.datasets import make_one_pixel
+from sklproxy.inspection import gradient_ratio
 
 
 def linear(W):

@@ -64,6 +64,8 @@ class BatchIterator:
         Draw a fresh permutation each pass, from ``generator``.
     generator : torch.Generator or None
         Seeded generator on the storage device (``random_state`` -> same order).
+    drop_last : bool
+        Leave out the last batch when it is smaller than ``batch_size``.
     """
 
     def __init__(
@@ -74,15 +76,19 @@ class BatchIterator:
         *,
         shuffle: bool = False,
         generator: torch.Generator | None = None,
+        drop_last: bool = False,
     ) -> None:
         self.dataset = dataset
         self.batch_size = max(1, min(int(batch_size), len(dataset)))
         self.device = device
         self.shuffle = shuffle
         self.generator = generator
+        self.drop_last = drop_last
 
     def __len__(self) -> int:
         n = len(self.dataset)
+        if self.drop_last:
+            return n // self.batch_size
         return (n + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
@@ -93,7 +99,7 @@ class BatchIterator:
             order = torch.randperm(n, generator=self.generator, device=self.generator.device
                                    if self.generator is not None else X.device)
             order = order.to(X.device)
-        for start in range(0, n, self.batch_size):
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
             if order is None:
                 sl: slice | torch.Tensor = slice(start, start + self.batch_size)
             else:

@@ -80,7 +80,8 @@ def gradient_ratio(
     Examples
     --------
     >>> import numpy as np, torch
-    >>> from sklproxy.datasets import gradient_ratio, make_one_pixel
+    >>> from sklproxy.datasets import make_one_pixel
+    >>> from sklproxy.inspection import gradient_ratio
     >>> X = np.random.RandomState(0).rand(16, 8, 8).astype(np.float32)
     >>> y = np.arange(16) % 4
     >>> Xp, pixel = make_one_pixel(X, y)
