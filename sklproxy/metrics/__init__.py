@@ -8,11 +8,10 @@ from ._hashing import (
     hash_entropy,
     hash_retention,
     hash_spread,
-    mean_average_precision,
     mean_collisions,
-    self_retrieval_map,
     unique_code_ratio,
 )
+from ._retrieval import mean_average_precision, self_retrieval_map
 from ._scorers import cluster_accuracy_scorer, hash_entropy_scorer, map_scorer
 
 __all__ = [

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from sklproxy.nn import ImageAugment, VectorAugment, default_augment
 from sklproxy.nn import augment as A
+from sklproxy.nn.augment._views import _geometric
 
 
 def test_augment_is_seeded_and_batched():
@@ -353,7 +354,7 @@ def test_geometric_draws_are_the_stated_matrices():
     use = torch.tensor([True, True, True, True, True, True, False])
     m = torch.tensor([0.5, 1.0, 0.25, 0.5, 1.0, 1.0, 1.0])
     sign = torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0, 1.0, 1.0])
-    mat = A._geometric(names, op_idx, use, m, sign, degrees=30.0, shear=0.3, translate=0.2)
+    mat = _geometric(names, op_idx, use, m, sign, degrees=30.0, shear=0.3, translate=0.2)
     a = math.radians(15.0)
     expected = [
         [[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0]],   # rotate +15 deg
