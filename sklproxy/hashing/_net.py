@@ -61,8 +61,8 @@ class DDTLModule(nn.Module):
 
     ``forward`` returns ``(class_logits (B, m), node_logits (B, 2**D - 1))``;
     ``m = 0`` when the model is unsupervised. The node logits are
-    batch-normalised (``balance``): on digits this gave higher mAP and code
-    entropy, with and without the contrastive loss. Once the tree has
+    batch-normalised (``balance``), so the splits stay centred on the data.
+    Once the tree has
     per-group split offsets (:func:`~sklproxy.nn.tree.median_split_offsets`),
     each item's group is its predicted class when ``group_by_class`` (single-
     label models), else there is one group.

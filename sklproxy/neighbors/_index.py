@@ -52,9 +52,9 @@ class HammingIndex(BaseEstimator):
         ``"numpy"``: the exact NumPy search described in
         :mod:`sklproxy.neighbors`. ``"faiss"``: ``faiss.IndexBinaryFlat.search``
         (Hamming ranking only); faiss breaks ties by index too, so results
-        equal the NumPy path. ``"auto"``: NumPy, which is faster than faiss'
-        flat search on CPU in our benchmark (``benchmarks/b5_retrieval.py``);
-        faiss stays available through :meth:`to_faiss`.
+        equal the NumPy path. ``"auto"``: NumPy, which is at least as fast as
+        faiss' flat search on CPU (B5 on the benchmarks page); faiss stays
+        available through :meth:`to_faiss`.
     batch_size : int or None, default=None
         Queries processed at once; ``None`` picks a size that keeps each
         batch's work arrays near 32 MB per thread.

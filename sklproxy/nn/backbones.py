@@ -126,10 +126,8 @@ class LeNet(nn.Module):
     """LeNet-5-style CNN with batch norm: two 5x5 conv-BN-ReLU-max-pool blocks, one hidden layer.
 
     Unlike :class:`ConvNet` it keeps the spatial layout up to the hidden layer
-    (no global pooling), which is what small digit images need: on
-    independently coloured digits28 backgrounds it reached 0.85-0.86 test
-    accuracy where :class:`ConvNet` (width 32) reached 0.50-0.52 (same
-    schedule, seeds 0-1; ``benchmarks/b3_lad_design.py --part classifier``).
+    (no global pooling), which is what small digit images need when the
+    background varies (the methods page, *LAD*, compares the two).
     """
 
     def __init__(self, input_shape: Sequence[int], width: int = 16, hidden: int = 128) -> None:

@@ -47,11 +47,9 @@ OPERATIONS: dict[str, str] = {
 
 #: AutoAugment's CIFAR-10 operations (without cut-out): the thesis's policy.
 AUTOAUGMENT_OPERATIONS = tuple(OPERATIONS)
-#: The default operations, grey and colour: brightness and contrast. On 8x8
-#: digits adding the other AutoAugment operations (equalize, invert, solarize,
-#: posterize, auto-contrast, sharpness, rotate, shear, translate) lowered
-#: DHOG's held-out accuracy from 0.831 to 0.638 (3 seeds;
-#: benchmarks/b2_dhog_experiments.py, tags V1-geo and V2-geo-aa).
+#: The default operations, grey and colour: brightness and contrast (the other
+#: AutoAugment operations are available by name; the methods page, *DHOG*,
+#: says what they cost on small images).
 GREY_OPERATIONS = ("brightness", "contrast")
 #: The colour policy's operations (colour is scrambled by channel order and grey).
 COLOUR_OPERATIONS = GREY_OPERATIONS
@@ -312,11 +310,9 @@ def colour_policy(**overrides) -> dict:
 
     The grey policy (:func:`grey_policy`), and colour made inconsistent
     between views: a uniformly random channel order for every view and grey
-    with probability 0.5 (the thesis's random grey). On 8x8 digits with a
-    background colour independent of the digit (3 seeds), these views left
-    IIC on the colour (NMI with the colour 0.4-0.9) while DHOG's pushed heads
-    left it; adding any hue (``hue=0.5``) removed the colour for both but
-    also made the digits hard to find (DHOG 0.27, IIC 0.27 accuracy).
+    with probability 0.5 (the thesis's random grey), so colour is not a
+    feature every pair of views shares. No hue by default: it removes the
+    colour for every head but also makes small objects hard to find.
     Flips are off, as for grey images; pass ``hflip=0.5`` for photographs.
     """
     return {**grey_policy(), "operations": COLOUR_OPERATIONS, "channel_shuffle": 1.0,
@@ -331,10 +327,8 @@ def grey_policy(**overrides) -> dict:
     the image, with border padding, rotated by up to 15 degrees; then two
     draws of brightness / contrast with factors within ``1 +- 0.2``. No
     flips (digits and letters change meaning when flipped). These are
-    :class:`ViewPolicy`'s own defaults. On 8x8 digits (3 seeds) they gave
-    0.831 held-out accuracy against 0.760 for a similar geometry drawn by
-    ``ImageAugment`` (zero padding, no crops) and 0.638 with the other
-    AutoAugment operations added.
+    :class:`ViewPolicy`'s own defaults; the methods page (*DHOG*) compares
+    them with other views.
     """
     return {"operations": GREY_OPERATIONS, "n_ops": 2, "p": 1.0, "magnitude": 0.22,
             "crop_scale": (0.87, 1.18), "crop_pad": 0.15, "rotation": 15.0, **overrides}
