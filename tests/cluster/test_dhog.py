@@ -263,6 +263,7 @@ def test_no_warning_for_a_healthy_fit(blobs):
         DHOGClusterer(**FAST).fit(blobs[0]).score(blobs[0])
 
 
+@pytest.mark.slow
 def test_quality_on_digits_at_defaults_beats_kmeans(digits):
     """DHOG at its defaults against k-means on the same 70/30 split of the 8x8 digits.
 

@@ -294,6 +294,7 @@ def default_fit(digits):
     return DDTLHasher(n_path_bits=8, device="cpu", random_state=0).fit(Xtr, ytr), (Xtr, Xte, ytr, yte)
 
 
+@pytest.mark.slow
 def test_defaults_spread_codes_to_the_random_reference(default_fit):
     """At its defaults DDTL's training codes on 8x8 digits (70/30 split, 4 + 8 bits) spread
     at least as far as the random reference, at code-order mAP@100 >= 0.95.
@@ -324,6 +325,7 @@ def test_defaults_spread_codes_to_the_random_reference(default_fit):
     assert plain.codes.entropy <= report.codes.entropy - 1.5
 
 
+@pytest.mark.slow
 def test_split_balance_on_greedy_paths_spreads_the_trained_tree(digits, default_fit):
     """gamma > 0 spreads the codes of the trained tree itself (no median splits).
 
