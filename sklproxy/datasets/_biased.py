@@ -22,36 +22,14 @@ __all__ = [
 ]
 
 # 8-bit RGB class colours, one row per class (methods page, "Colour-biased data").
-FOREGROUND_COLOURS = np.array(  # LfF colored MNIST
-    [
-        [251, 80, 43],
-        [253, 233, 90],
-        [172, 118, 148],
-        [200, 212, 153],
-        [22, 198, 250],
-        [82, 245, 114],
-        [6, 60, 193],
-        [142, 26, 194],
-        [53, 100, 5],
-        [213, 52, 68],
-    ],
-    dtype=np.uint8,
-)
-BACKGROUND_COLOURS = np.array(  # ReBias colour MNIST
-    [
-        [255, 0, 0],
-        [0, 255, 0],
-        [0, 0, 255],
-        [225, 225, 0],
-        [225, 0, 225],
-        [0, 255, 255],
-        [255, 128, 0],
-        [255, 0, 128],
-        [128, 0, 255],
-        [128, 128, 128],
-    ],
-    dtype=np.uint8,
-)
+# LfF's coloured MNIST, classes 0-4 then 5-9
+FOREGROUND_COLOURS = np.array([[251, 80, 43], [253, 233, 90], [172, 118, 148], [200, 212, 153],
+                               [22, 198, 250], [82, 245, 114], [6, 60, 193], [142, 26, 194],
+                               [53, 100, 5], [213, 52, 68]], dtype=np.uint8)
+# ReBias's colour MNIST
+BACKGROUND_COLOURS = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [225, 225, 0], [225, 0, 225],
+                               [0, 255, 255], [255, 128, 0], [255, 0, 128], [128, 0, 255],
+                               [128, 128, 128]], dtype=np.uint8)
 FOREGROUND_COLOURS.setflags(write=False)
 BACKGROUND_COLOURS.setflags(write=False)
 

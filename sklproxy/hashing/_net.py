@@ -161,23 +161,14 @@ def cache_view_features(net: DDTLNet, X: Tensor, n_views: int, seed: int) -> Ten
     return torch.cat(parts).to(X.device)
 
 
-class DDTLTreeNet(DeviceNet):
+class DDTLTreeNet(DDTLNet):
     """skorch net fitting the tree head alone on cached features of several views.
 
     ``X`` is ``(n, V, F)`` (:func:`cache_view_features`); each step draws,
     for every item, two different views among its ``V`` and minimises
     :func:`tree_loss` on them (no class loss: the backbone and the class
-    head are frozen, so the class bits cannot change).
+    head are frozen, so the class bits cannot change; ``alpha`` is unused).
     """
-
-    def __init__(self, *args, beta: float = 0.1, gamma: float = 0.0, temperature: float = 1.0,
-                 multilabel: bool = False, balance_reach: str = "greedy", **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.beta = beta
-        self.gamma = gamma
-        self.temperature = temperature
-        self.multilabel = multilabel
-        self.balance_reach = balance_reach
 
     def make_views(self, X: Tensor) -> Tensor:
         n, n_views = X.shape[:2]                                        # (N, V, F)

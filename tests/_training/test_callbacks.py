@@ -2,7 +2,6 @@
 
 import re
 
-import numpy as np
 import pytest
 import torch
 
@@ -12,18 +11,12 @@ from sklproxy.exceptions import DivergenceError, NonFiniteLossError
 from sklproxy.hashing import DDTLHasher
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
 FAST = dict(n_path_bits=3, max_epochs=2, batch_size=32, width=8, device="cpu", random_state=0)
+# the fixtures ``images``, ``hasher`` and ``lad`` (tests/conftest.py) are fitted with these
 LAD_FAST = dict(vqvae=VQVAEOptions(n_codes=8, code_dim=4, width=8),
                 latent_classifier=LatentClassifierOptions(max_epochs=2), max_epochs=2,
                 batch_size=32, device="cpu", random_state=0)
-
-
-@pytest.fixture(scope="module")
-def images(digits):
-    X, y = digits
-    return (X[:160] / 16.0).reshape(-1, 8, 8).astype(np.float32), y[:160]
-
-
 
 
 # ------------------------------------------------------------------ progress output

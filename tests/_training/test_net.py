@@ -8,32 +8,9 @@ import pytest
 import torch
 
 from sklproxy._training import TensorPairDataset
-from sklproxy.debias import LADDebiaser, LatentClassifierOptions, VQVAEOptions
 from sklproxy.hashing import DDTLHasher
 
 FAST = dict(n_path_bits=3, max_epochs=2, batch_size=32, width=8, device="cpu", random_state=0)
-LAD_FAST = dict(vqvae=VQVAEOptions(n_codes=8, code_dim=4, width=8),
-                latent_classifier=LatentClassifierOptions(max_epochs=2), max_epochs=2,
-                batch_size=32, device="cpu", random_state=0)
-
-
-@pytest.fixture(scope="module")
-def images(digits):
-    X, y = digits
-    return (X[:160] / 16.0).reshape(-1, 8, 8).astype(np.float32), y[:160]
-
-
-@pytest.fixture(scope="module")
-def hasher(images):
-    X, y = images
-    return DDTLHasher(**FAST).fit(X, y)
-
-
-@pytest.fixture(scope="module")
-def lad(images):
-    X, y = images
-    return LADDebiaser(**LAD_FAST).fit(X, y)
-
 
 
 # ------------------------------------------------------------------ pickles

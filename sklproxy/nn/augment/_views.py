@@ -10,21 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import _ops as ops
 from ._basic import ImageAugment, default_augment
-from ._ops import (
-    adjust_brightness,
-    adjust_contrast,
-    adjust_hue,
-    adjust_saturation,
-    adjust_sharpness,
-    auto_contrast,
-    equalize,
-    invert,
-    permute_channels,
-    posterize,
-    solarize,
-    to_grey,
-)
 
 # ------------------------------------------------------------- the policy
 #: Operation name -> kind. Magnitudes: see :class:`ViewPolicy`.
@@ -58,18 +45,18 @@ COLOUR_OPERATIONS = GREY_OPERATIONS
 def _photometric(name: str, x: Tensor, m: Tensor, sign: Tensor) -> Tensor:
     """Apply operation ``name`` with magnitude ``m`` in [0, 1] and sign +-1, per image."""
     if name == "auto_contrast":
-        return auto_contrast(x)
+        return ops.auto_contrast(x)
     if name == "equalize":
-        return equalize(x)
+        return ops.equalize(x)
     if name == "invert":
-        return invert(x)
+        return ops.invert(x)
     if name == "solarize":
-        return solarize(x, 1.0 - m)                      # threshold 1 (no-op) .. 0 (invert)
+        return ops.solarize(x, 1.0 - m)                      # threshold 1 (no-op) .. 0 (invert)
     if name == "posterize":
-        return posterize(x, 8 - torch.round(4 * m))      # 8 (no-op) .. 4 bits
+        return ops.posterize(x, 8 - torch.round(4 * m))      # 8 (no-op) .. 4 bits
     factor = 1.0 + 0.9 * m * sign                        # 0.1 .. 1.9, as AutoAugment
-    return {"saturation": adjust_saturation, "brightness": adjust_brightness,
-            "contrast": adjust_contrast, "sharpness": adjust_sharpness}[name](x, factor)
+    return {"saturation": ops.adjust_saturation, "brightness": ops.adjust_brightness,
+            "contrast": ops.adjust_contrast, "sharpness": ops.adjust_sharpness}[name](x, factor)
 
 
 def _geometric(names: tuple[str, ...], op_idx: Tensor, use: Tensor, m: Tensor, sign: Tensor,
@@ -293,11 +280,11 @@ class ViewPolicy(nn.Module):
         # ---- colour scrambling
         if colour:
             if self.channel_shuffle > 0:
-                u = permute_channels(u, order)
+                u = ops.permute_channels(u, order)
             if self.hue > 0:
-                u = adjust_hue(u, hue_angle)
+                u = ops.adjust_hue(u, hue_angle)
             if self.grayscale > 0:
-                u = torch.where(grey.view(n, 1, 1, 1), to_grey(u), u)
+                u = torch.where(grey.view(n, 1, 1, 1), ops.to_grey(u), u)
         return (u * scale + lo).to(x.dtype)
 
     @staticmethod
