@@ -17,7 +17,7 @@ ESTIMATORS = [
     LADDebiaser(vqvae=VQVAEOptions(n_codes=8, code_dim=4, width=8), max_epochs=2,
                 latent_classifier=LatentClassifierOptions(max_epochs=2), batch_size=32,
                 device="cpu", random_state=0),
-    # vectors: the resnet20 default falls back to the MLP (backbone_ == "mlp")
+    # vectors: the "auto" backbone is the MLP (backbone_ == "mlp")
     ImageClassifier(width=16, max_epochs=5, batch_size=32, lr=1e-2, device="cpu", random_state=0),
 ]
 

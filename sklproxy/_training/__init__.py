@@ -15,7 +15,7 @@ Above :mod:`sklproxy.utils` and :mod:`sklproxy.nn`, below the estimators:
 * ``_progress.py``: the ``verbose`` rule shared with long inference calls.
 """
 
-from ._callbacks import DivergenceGuard, StagePrintLog, StageProgressBar, lr_schedule
+from ._callbacks import DivergenceGuard, FitTimeEstimate, StagePrintLog, StageProgressBar, lr_schedule
 from ._data import BatchIterator, TensorPairDataset, to_storage
 from ._ddp import DataParallelMixin, data_parallel, get_rank, get_world_size
 from ._estimator import BACKBONE_CONSTRAINTS, TRAINING_CONSTRAINTS, NetEstimatorMixin
@@ -28,6 +28,7 @@ __all__ = [
     "DataParallelMixin",
     "DeviceNet",
     "DivergenceGuard",
+    "FitTimeEstimate",
     "NetEstimatorMixin",
     "StagePrintLog",
     "StageProgressBar",

@@ -31,7 +31,7 @@ from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 from skorch.dataset import get_len
 
 from ..utils import make_generator
-from ._callbacks import DEFAULT_MAX_LOSS_RISE, StagePrintLog, StageProgressBar
+from ._callbacks import DEFAULT_MAX_LOSS_RISE, FitTimeEstimate, StagePrintLog, StageProgressBar
 from ._data import BatchIterator, TensorPairDataset
 from ._ddp import DataParallelMixin
 
@@ -71,8 +71,9 @@ class DeviceNet(DataParallelMixin, NeuralNet):
         changes every epoch, so every item is still seen.
     pickle_optimizer : bool
         Whether a pickle keeps the optimizer's state (Adam's moments: twice
-        the size of the weights). By default it is left out, and so is the
-        second copy of the module that skorch would write; an unpickled net
+        the size of the weights). By default it is left out, and so are the
+        second copy of the module that skorch would write and the copy of
+        the augmentation module (rebuilt from ``augment`` when loaded); an unpickled net
         gets a fresh optimizer, so ``partial_fit`` still works (Adam's moments
         restart from zero, the learning rate from ``lr``). Set
         ``est.net_.pickle_optimizer = True`` before pickling to keep it, or
@@ -83,7 +84,7 @@ class DeviceNet(DataParallelMixin, NeuralNet):
     A method customises training through :meth:`make_views` (and, rarely,
     :meth:`after_backward`) and ``get_loss``; ``train_step_single`` is shared.
     The default callbacks are skorch's, with :class:`StagePrintLog` instead
-    of ``PrintLog`` and a :class:`StageProgressBar`.
+    of ``PrintLog``, a :class:`StageProgressBar` and a :class:`FitTimeEstimate`.
     """
 
     def __init__(self, *args: Any, seed: int = 0, use_amp: bool = False,
@@ -108,16 +109,17 @@ class DeviceNet(DataParallelMixin, NeuralNet):
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("progress_bar", StageProgressBar()),
             ("print_log", StagePrintLog()),
+            ("fit_time", FitTimeEstimate()),
         ]
 
-    # -- lean pickles: no optimizer state, no second copy of the module ------
+    # -- lean pickles: no optimizer state, no second copy of the module or ---
+    # -- of the augmentation (rebuilt from its factory when loaded) ----------
     def __getstate__(self) -> dict:
-        hidden = {}
-        if not self.pickle_optimizer:
-            hidden = {key: value for key, value in vars(self).items()
-                      if key.startswith("optimizer_")}
-            for key in hidden:
-                del self.__dict__[key]
+        hidden = {key: value for key, value in vars(self).items()
+                  if key == "augment_" or (not self.pickle_optimizer
+                                           and key.startswith("optimizer_"))}
+        for key in hidden:
+            del self.__dict__[key]
         try:
             state = super().__getstate__()
         finally:
@@ -132,6 +134,9 @@ class DeviceNet(DataParallelMixin, NeuralNet):
         super().__setstate__(state)
         if isinstance(self.module, str) and self.module == _MODULE_IS_FITTED:
             self.module = self.module_
+        if getattr(self, "initialized_", False) and self.augment is not None:
+            # registered with skorch at initialisation: set it back directly
+            self.__dict__["augment_"] = self.augment().to(self.device)
         if getattr(self, "initialized_", False) and "optimizer_" not in vars(self):
             self.initialize_optimizer()
             for group in self.optimizer_.param_groups:

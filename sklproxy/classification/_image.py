@@ -19,13 +19,13 @@ from .._training import (
     TensorPairDataset,
     to_storage,
 )
-from ..nn.backbones import Standardize, build_backbone
+from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
 from ..parallel import batched_inference
 from ..utils import (
     encode_class_labels,
+    fit_context,
     resolve_device,
     seed_from_random_state,
-    torch_seeded,
     validate_input,
 )
 
@@ -46,7 +46,7 @@ class ClassifierModule(nn.Module):
 
 
 class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
-    """Image classifier trained with skorch on the data's device (ResNet-20 by default).
+    """Image classifier trained with skorch on the data's device (ResNet-20 on a GPU).
 
     Standardisation (per channel, fitted on ``X``), a backbone and a linear
     head, trained with cross-entropy, AdamW and a cosine learning-rate
@@ -57,11 +57,13 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
 
     Parameters
     ----------
-    backbone : {"auto", "mlp", "convnet", "lenet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="resnet20"
-        Feature extractor (:func:`sklproxy.nn.build_backbone`). Vectors (2-D
-        ``X`` without ``image_shape``) always use ``"mlp"`` unless a module
-        is given, because the convolutional backbones need images; the
-        backbone used is ``backbone_``.
+    backbone : {"auto", "mlp", "convnet", "lenet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
+        Feature extractor (:func:`sklproxy.nn.build_backbone`). ``"auto"``:
+        ``"resnet20"`` for images on a GPU, ``"lenet"`` for images on the CPU
+        (``"convnet"`` below its 4 px minimum), sized for minutes-long CPU
+        fits. Vectors (2-D ``X`` without ``image_shape``) always use
+        ``"mlp"`` unless a module is given, because the convolutional
+        backbones need images; the backbone used is ``backbone_``.
     width : int or None, default=None
         Width of the named backbone; None keeps its default.
     augment : "auto", None or torch.nn.Module, default="auto"
@@ -119,7 +121,7 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        backbone="resnet20",
+        backbone="auto",
         width=None,
         augment="auto",
         image_shape=None,
@@ -163,10 +165,15 @@ class ImageClassifier(ClassifierMixin, NetEstimatorMixin, BaseEstimator):
         y_enc = encode_class_labels(self, X, y)
         self.device_ = resolve_device(self.device)
         vectors = len(self.input_shape_) == 1
-        self.backbone_ = "mlp" if vectors and isinstance(self.backbone, str) else self.backbone
+        if vectors and isinstance(self.backbone, str):
+            self.backbone_ = "mlp"
+        else:
+            small = "lenet" if not vectors and min(self.input_shape_[1:]) >= 4 else "convnet"
+            self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_, self.device_,
+                                                   large="resnet20", small=small)
         seed = seed_from_random_state(self.random_state)
         X_t = torch.from_numpy(X)
-        with torch_seeded(seed, self.device_):
+        with fit_context(seed, self.device_):
             module = ClassifierModule(
                 Standardize.fit(X_t, per_channel=True),
                 build_backbone(self.backbone_, self.input_shape_, self.width),

@@ -25,10 +25,11 @@ from ..nn.backbones import BACKBONES, Standardize, build_backbone, resolve_backb
 from ..nn.heads import DHOGHeads, _is_staged
 from ..parallel import batched_inference
 from ..utils import (
+    cpu_threads,
+    fit_context,
     resolve_device,
     resolve_options,
     seed_from_random_state,
-    torch_seeded,
     validate_input,
 )
 from ._net import DHOGModule, DHOGNet
@@ -126,8 +127,8 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     Parameters
     ----------
     n_clusters : int, default=10
-        Clusters of each head (1 is accepted but has nothing to learn); at
-        most the number of training samples.
+        Clusters of each head: at least 2 and at most the number of training
+        samples.
     n_heads : int, default=4
     alpha : float, default=0.2
         Per-head weight of the push term (0: the IIC ablation).
@@ -138,8 +139,9 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         optional Sobel input (:class:`~sklproxy.cluster.HeadOptions`; None:
         its defaults). Tunable as ``heads__n_overcluster`` and so on.
     backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
-        ``"auto"``: ``"mlp"`` for vectors, ``"convnet"`` for images smaller
-        than 16 px, ``"resnet18"`` otherwise. A named backbone without stages
+        ``"auto"``: ``"mlp"`` for vectors; for images ``"convnet"`` on the
+        CPU and, on a GPU, ``"convnet"`` below 16 px and ``"resnet18"`` from
+        16 px (:func:`sklproxy.nn.resolve_backbone_name`). A named backbone without stages
         (``"lenet"``) is refused. A module is copied, never modified; one
         without ``stem``/``stages``/``stage_channels`` carries every head on
         its final features (with a warning).
@@ -281,11 +283,11 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
         self._check_sizes(X, heads)
         self.device_ = resolve_device(self.device)
-        self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_)
+        self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_, self.device_)
         self.n_epochs_ = self._resolve_epochs(len(X))
         seed = seed_from_random_state(self.random_state)
         X_t = torch.from_numpy(X)
-        with torch_seeded(seed, self.device_):
+        with fit_context(seed, self.device_):
             module = self._make_module(X_t, heads)
             steps_per_epoch = max(1, len(X) // min(self.batch_size, len(X)))
             self.net_ = self._build_net(
@@ -296,11 +298,17 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
             dataset = TensorPairDataset(to_storage(X_t, self.device_))
             self.net_.fit(dataset, None)
         self._selection_seed = seed + 1
-        self._select_head(dataset)
+        with cpu_threads(self.device_):
+            self._select_head(dataset)
         self._warn_if_collapsed()
         return self
 
     def _check_sizes(self, X: np.ndarray, heads: HeadOptions) -> None:
+        if self.n_clusters == 1:
+            raise ValueError(
+                "n_clusters=1 puts every sample in one cluster: there is nothing to learn (the "
+                "mutual information of a single cluster is 0); use n_clusters >= 2."
+            )
         if self.n_clusters > len(X):
             raise ValueError(
                 f"n_clusters={self.n_clusters} is larger than the number of samples "
@@ -363,22 +371,34 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         self.labels_ = self.head_labels_[:, self.best_head_].copy()
 
     def _warn_if_collapsed(self) -> None:
-        """A UserWarning, naming the fixes, when the clustering is degenerate."""
-        used = len(np.unique(self.labels_))
-        all_collapsed = not np.any(self.head_scores_ > 0)
-        if self.n_clusters < 2 or (not all_collapsed and used >= math.ceil(self.n_clusters / 2)):
+        """A UserWarning, naming the fixes, when the clustering is degenerate or partly so.
+
+        Degenerate: every head collapsed, or the chosen head uses fewer than
+        half of ``n_clusters`` clusters on the training data. Partly: the
+        chosen head leaves clusters empty, or some cluster holds fewer than a
+        tenth of an even share of the training images.
+        """
+        counts = np.bincount(self.labels_, minlength=self.n_clusters)
+        used = int((counts > 0).sum())
+        tiny = int(((counts > 0) & (counts < 0.1 * len(self.labels_) / self.n_clusters)).sum())
+        problems = []
+        if not np.any(self.head_scores_ > 0):
+            problems.append("every head collapsed (each uses fewer than half of its clusters on "
+                            "two views of the training data)")
+        if used < self.n_clusters:
+            problems.append(f"the chosen head {self.best_head_} leaves {self.n_clusters - used} of "
+                            f"n_clusters={self.n_clusters} clusters empty on the training data")
+        if tiny:
+            problems.append(f"{tiny} of its clusters hold fewer than a tenth of an even share of "
+                            f"the {len(self.labels_)} training images (smallest: "
+                            f"{int(counts[counts > 0].min())})")
+        if not problems:
             return
-        what = ("every head collapsed (each uses fewer than half of its clusters on two "
-                "views of the training data)" if all_collapsed else "")
-        if used < math.ceil(self.n_clusters / 2):
-            what += ("; " if what else "") + (
-                f"the chosen head {self.best_head_} uses only {used} of "
-                f"n_clusters={self.n_clusters} clusters on the training data")
         warnings.warn(
-            f"DHOGClusterer: {what}. Try more optimisation steps (max_epochs, or a "
-            "smaller batch_size), a lower lr, views that keep the images recognisable "
-            "(augment=ViewPolicy(...) with milder operations), a smaller alpha, or "
-            "fewer n_clusters.",
+            f"DHOGClusterer: {'; '.join(problems)}. Try more optimisation steps (max_epochs, or "
+            "a smaller batch_size), a lower lr, views that keep the images recognisable "
+            "(augment=ViewPolicy(...) with milder operations), a smaller alpha, or fewer "
+            "n_clusters.",
             UserWarning, stacklevel=4,
         )
 
@@ -436,7 +456,8 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         or scikit-learn's NMI/ARI scorers instead.
         """
         X = self._validate_fitted_input(X)
-        scores, _ = self._criterion(TensorPairDataset(torch.from_numpy(X)))
+        with cpu_threads(self.device_):
+            scores, _ = self._criterion(TensorPairDataset(torch.from_numpy(X)))
         score = float(scores[self.best_head_])
         if score == 0.0 and self.n_clusters > 1:
             warnings.warn(

@@ -38,12 +38,13 @@ from ..nn.walk import qe_walk
 from ..parallel import batched_inference
 from ..utils import (
     ImageTransformerMixin,
+    cpu_threads,
     encode_class_labels,
+    fit_context,
     make_generator,
     resolve_device,
     resolve_options,
     seed_from_random_state,
-    torch_seeded,
     validate_input,
 )
 from ._diagnostics import lad_diagnostics
@@ -312,14 +313,15 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         self._hash_seed = seed + 2
         X_t = torch.from_numpy(X)
         X_dev = to_storage(X_t, self.device_)
-        with torch_seeded(seed, self.device_):
+        with fit_context(seed, self.device_):
             self._fit_vqvae(X_t, X_dev, vqvae, seed)
             h = self._encode(X_dev)                                     # (n, D, *S)
             q, idx = self._quantise(h)
             self._record_codebook(idx, vqvae.n_codes)
             self._fit_latent_classifier(q, y_enc, f_opts, seed + 1)
             self._prepare_debiasing(idx, y_enc, vqvae)
-        self.diagnostics_, self.latent_accuracy_ = lad_diagnostics(self, X, h, y_enc)
+        with cpu_threads(self.device_):
+            self.diagnostics_, self.latent_accuracy_ = lad_diagnostics(self, X, h, y_enc)
         return self
 
     def _fit_vqvae(self, X: torch.Tensor, X_dev: torch.Tensor, opts: VQVAEOptions, seed: int) -> None:
@@ -410,8 +412,9 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         """
         check_is_fitted(self)
         walk = None if isinstance(self.method_, Substitute) else self._walk_options()
+        f = None if walk is None else self.latent_net_.module_  # only the walks need f
         return LatentDebias(self.net_.module_, self.method_.name, self._substitution(),
-                            self.latent_net_.module_, walk, hash_seed=self._hash_seed)
+                            f, walk, hash_seed=self._hash_seed)
 
     def _substitution(self) -> dict | None:
         """The fitted substitution as tensors: tables, markers, fill, groups."""
@@ -460,7 +463,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
             per-channel (per-feature) range of the training data.
         """
         check_is_fitted(self)
-        ndim = getattr(X, "ndim", None)  # array-likes without ndim: lists -> 2-D
+        ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)  # nested lists keep their layout
         dtype = np.float64 if getattr(X, "dtype", None) in (np.float64, torch.float64) else np.float32
         X = self._validate_fitted_input(X)
         out = self._transform(torch.from_numpy(X)).numpy().astype(dtype, copy=False)

@@ -25,9 +25,9 @@ from ..nn.tree import greedy_path_bits, leaf_log_probs
 from ..parallel import batched_inference
 from ..utils import (
     encode_class_labels,
+    fit_context,
     resolve_device,
     seed_from_random_state,
-    torch_seeded,
     validate_input,
 )
 from ._codes import CodeOutputMixin
@@ -122,9 +122,10 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         per-class split-balance term to the loss and an optional refit of
         the tree head, tunable as ``splits__gamma`` and so on.
     backbone : {"auto", "mlp", "convnet", "lenet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
-        ``"auto"``: ``"mlp"`` for vectors, ``"convnet"`` for images smaller
-        than 16 px, ``"resnet18"`` otherwise. A module must map
-        ``(B, *input_shape)`` to ``(B, F)``; it is copied, never modified.
+        ``"auto"``: ``"mlp"`` for vectors; for images ``"convnet"`` on the
+        CPU and, on a GPU, ``"convnet"`` below 16 px and ``"resnet18"``
+        from 16 px (:func:`sklproxy.nn.resolve_backbone_name`). A module must
+        map ``(B, *input_shape)`` to ``(B, F)``; it is copied, never modified.
     width : int or None, default=None
         Width of the named backbone (channels of the first stage, or hidden
         units of the MLP's last layer); None keeps the architecture's default.
@@ -261,10 +262,10 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
         y_enc = self._encode_targets(X, y, splits)
         self.device_ = resolve_device(self.device)
-        self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_)
+        self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_, self.device_)
         seed = seed_from_random_state(self.random_state)
         X_t = torch.from_numpy(X)
-        with torch_seeded(seed, self.device_):
+        with fit_context(seed, self.device_):
             backbone = build_backbone(self.backbone_, self.input_shape_, self.width)
             self._check_tree_memory(len(X), backbone.out_features, splits)
             module = DDTLModule(

@@ -1,7 +1,9 @@
-"""Helpers below every other package: devices and seeding, input validation, output
-contracts and grouped options. Imports nothing else from sklproxy."""
+"""Helpers below every other package: devices, threads and seeding, input validation, output
+contracts and grouped options. Imports nothing else from sklproxy but its configuration."""
 
 from ._device import (
+    cpu_threads,
+    fit_context,
     make_generator,
     resolve_device,
     seed_from_random_state,
@@ -20,7 +22,9 @@ __all__ = [
     "ImageTransformerMixin",
     "Options",
     "check_input_features",
+    "cpu_threads",
     "encode_class_labels",
+    "fit_context",
     "make_generator",
     "normalize_image_shape",
     "resolve_device",

@@ -25,7 +25,10 @@ def test_verbose_names_the_stage_and_writes_no_colour_when_piped(images, capsys)
     DDTLHasher(**{**FAST, "verbose": 1}).fit(X, y)
     out = capsys.readouterr()
     assert "[DDTLHasher] 2 epochs on 160 samples, device cpu" in out.out
-    assert "train_loss" in out.out and len(out.out.strip().splitlines()) == 5  # header, table head, 2 rows
+    # header, table head, 2 rows, and the fit-time estimate after the first steps
+    assert "train_loss" in out.out and len(out.out.strip().splitlines()) == 6
+    assert re.search(r"\[DDTLHasher\] estimated fit time: about \d+ s \(10 steps at [\d.e-]+ s\)",
+                     out.out)
     assert not ANSI.search(out.out)
     assert out.err == ""  # no progress bar when stderr is not a terminal
 
@@ -103,3 +106,29 @@ def test_rise_check_threshold_and_switch(monkeypatch):
         guard.on_epoch_end(net)
 
 
+
+
+def test_fit_time_estimate_once_and_only_with_verbose(capsys):
+    import time
+
+    from sklproxy._training import FitTimeEstimate
+
+    class Net:  # what the callback reads of a net
+        verbose, max_epochs, stage = 1, 3, "tiny"
+
+        def get_iterator(self, X, training):
+            return range(10)
+
+    est, net = FitTimeEstimate(n_steps=2), Net()
+    est.on_train_begin(net, X="data")
+    for _ in range(30):
+        est.on_batch_end(net, training=True)
+        time.sleep(0.001)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("[tiny] estimated fit time: about ")
+    assert "(30 steps at " in lines[0]
+    net.verbose = 0
+    est.on_train_begin(net, X="data")
+    for _ in range(5):
+        est.on_batch_end(net, training=True)
+    assert capsys.readouterr().out == ""

@@ -215,24 +215,39 @@ def test_grid_search_does_not_silently_pick_a_collapsed_candidate(blobs):
     assert search.best_params_["backbone"] == "auto"
 
 
-def test_warns_when_the_chosen_head_uses_under_half_the_clusters(fitted):
+def test_warns_when_the_chosen_head_collapses_even_partly(fitted):
     """The warning's logic on a fitted model whose chosen head is healthy on two views
-    (positive score) but puts the training data into 1 of 3 clusters."""
+    (positive score): a clustering into 1 or 2 of 3 clusters, or with a cluster of a
+    few images only, warns; one that uses every cluster evenly does not."""
     import copy
+    import warnings
 
     est = copy.deepcopy(fitted)
     est.head_scores_ = np.array([0.0, 0.4, 0.2])
     est.best_head_ = 1
+    n = len(est.labels_)
     est.labels_ = np.zeros_like(est.labels_)
-    with pytest.warns(UserWarning, match=r"the chosen head 1 uses only 1 of n_clusters=3 "
-                                         r"clusters.*Try more optimisation steps") as record:
+    with pytest.warns(UserWarning, match=r"the chosen head 1 leaves 2 of n_clusters=3 "
+                                         r"clusters empty.*Try more optimisation steps") as record:
         est._warn_if_collapsed()
     assert "every head collapsed" not in str(record[0].message)
-    est.labels_ = np.arange(len(est.labels_)) % 2                  # 2 of 3: at least half
-    import warnings
+    est.labels_ = np.arange(n) % 2                                 # 2 of 3 clusters
+    with pytest.warns(UserWarning, match=r"leaves 1 of n_clusters=3 clusters empty"):
+        est._warn_if_collapsed()
+    est.labels_ = np.where(np.arange(n) < 2, 2, np.arange(n) % 2)  # cluster 2: two images
+    with pytest.warns(UserWarning, match=r"1 of its clusters hold fewer than a tenth of an even "
+                                         r"share .*smallest: 2"):
+        est._warn_if_collapsed()
+    est.labels_ = np.arange(n) % 3                                 # every cluster, evenly
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est._warn_if_collapsed()
+
+
+def test_one_cluster_is_a_clear_error(blobs):
+    with pytest.raises(ValueError, match=r"n_clusters=1 puts every sample in one cluster.*"
+                                         r"use n_clusters >= 2"):
+        DHOGClusterer(**{**FAST, "n_clusters": 1}).fit(blobs[0])
 
 
 def test_unknown_backbone_name_and_backbones_without_stages(blobs, digits):

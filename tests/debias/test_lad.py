@@ -252,7 +252,10 @@ def test_classifier_backbones_and_seed(images):
     np.testing.assert_array_equal(clf.predict_proba(X[:8]), again.predict_proba(X[:8]))
     vec = ImageClassifier(max_epochs=1, device="cpu", random_state=0).fit(X.reshape(len(X), -1), y)
     assert vec.backbone_ == "mlp"
-    res = ImageClassifier(width=4, max_epochs=1, device="cpu", random_state=0).fit(X[:64], y[:64])
+    auto = ImageClassifier(width=4, max_epochs=1, device="cpu", random_state=0).fit(X[:64], y[:64])
+    assert auto.backbone_ == "lenet" and auto.predict(X[:3]).shape == (3,)  # CPU-sized default
+    res = ImageClassifier(backbone="resnet20", width=4, max_epochs=1, device="cpu",
+                          random_state=0).fit(X[:64], y[:64])
     assert res.backbone_ == "resnet20" and res.predict(X[:3]).shape == (3,)
     lenet = ImageClassifier(**{**CLF, "backbone": "lenet"}).fit(X, y)
     assert lenet.predict(X[:3]).shape == (3,)

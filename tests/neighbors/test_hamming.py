@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from sklproxy.neighbors import HammingIndex, pack_codes, pack_codes_faiss
 
@@ -171,12 +172,25 @@ def test_faiss_backend_identical_to_numpy():
         (np.zeros((3, 0)), "empty"),
         (np.array([[0, 2]]), "only 0 and 1"),
         (np.array([[0, -1]]), "only 0 and 1"),
-        (np.array([[0.0, 1.0]]), "bool or integer"),
+        (np.array([[0.0, 0.5]]), "other than exactly 0.0 and 1.0"),
+        (np.array([["0", "1"]]), "has dtype <U1"),
     ],
 )
 def test_bad_codes(codes, match):
     with pytest.raises(ValueError, match=match):
         HammingIndex().fit(codes)
+
+
+def test_float_codes_of_exact_zeros_and_ones_are_codes():
+    rng = np.random.default_rng(0)
+    db = rng.integers(0, 2, (50, 12), dtype=np.uint8)
+    q = rng.integers(0, 2, (5, 12), dtype=np.uint8)
+    for ranking in ("code", "hamming"):
+        ints = HammingIndex(ranking=ranking).fit(db).kneighbors(q, n_neighbors=4)
+        floats = HammingIndex(ranking=ranking).fit(db.astype(np.float32)).kneighbors(
+            q.astype(np.float64), n_neighbors=4)
+        for a, b in zip(ints, floats):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_bad_parameters_and_queries():
@@ -187,7 +201,7 @@ def test_bad_parameters_and_queries():
         HammingIndex(backend="gpu").fit(db)
     with pytest.raises(ValueError, match="only supports ranking='hamming'"):
         HammingIndex(backend="faiss").fit(db)
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         HammingIndex().kneighbors(db)
     index = HammingIndex().fit(db)
     with pytest.raises(ValueError, match="bits"):

@@ -68,3 +68,42 @@ def test_stages_compose_to_the_forward_pass(name, shape):
         assert list(model.state_dict())[:3] == ["net.0.weight", "net.1.weight", "net.1.bias"]
         assert model.stage_channels == [4, 8, 16]
 
+
+
+def test_auto_backbone_by_device_and_size():
+    from sklproxy.nn import resolve_backbone_name
+
+    assert resolve_backbone_name("auto", (12,), "cuda") == "mlp"
+    for device in ("cpu", None):  # the CPU: the small network at every size
+        assert resolve_backbone_name("auto", (1, 8, 8), device) == "convnet"
+        assert resolve_backbone_name("auto", (3, 32, 32), device) == "convnet"
+    assert resolve_backbone_name("auto", (1, 8, 8), "cuda") == "convnet"
+    assert resolve_backbone_name("auto", (3, 32, 32), "cuda") == "resnet18"
+    assert resolve_backbone_name("auto", (3, 32, 32), "cuda", large="resnet20") == "resnet20"
+    assert resolve_backbone_name("lenet", (3, 32, 32), "cuda") == "lenet"
+
+
+def test_image_size_checked_against_each_backbone():
+    with pytest.raises(ValueError, match=r"backbone='lenet' needs images of at least 4x4 pixels.*"
+                                         r"got 2x3\. Use one of \['convnet', 'resnet18'"):
+        build_backbone("lenet", (1, 2, 3))
+    for name in sorted(BACKBONES):  # every other size the checks admit runs
+        if name == "mlp":
+            continue
+        side = 4 if name == "lenet" else 1
+        build_backbone(name, (1, side, side)).eval()(torch.zeros(2, 1, side, side))
+
+
+def test_a_failing_user_module_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"the backbone module fails on input of shape \(2, 5\)"):
+        build_backbone(nn.Sequential(nn.Linear(3, 4)), (5,))
+
+
+def test_standardize_is_scale_free():
+    X = torch.randn(200, 3, 4, 4) * torch.tensor([1.0, 5.0, 0.1]).view(1, 3, 1, 1)
+    for scale in (1e-8, 1.0, 1e8):
+        out = Standardize.fit(X * scale, per_channel=True)(X * scale)
+        torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
+        torch.testing.assert_close(out.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-4, rtol=0)
+    const = Standardize.fit(torch.full((10, 2), 3.0), per_channel=False)
+    torch.testing.assert_close(const(torch.full((1, 2), 4.0)), torch.ones(1, 2))  # only centred
