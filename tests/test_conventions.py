@@ -131,3 +131,22 @@ def test_unusable_device_message():
     with pytest.raises(ValueError, match="device='xpu' is not usable on this machine"):
         resolve_device("xpu") if not hasattr(torch, "xpu") or not torch.xpu.is_available() \
             else pytest.skip("this machine has an XPU")
+
+
+def test_no_torch_warning_for_read_only_input(images, tmp_path):
+    """DataFrames and read-only memory maps go in without torch's 'not writable' warning."""
+    import warnings
+
+    import pandas as pd
+
+    X, y = images
+    flat = X.reshape(len(X), -1)
+    path = tmp_path / "x.npy"
+    np.save(path, flat)
+    read_only = np.load(path, mmap_mode="r")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for data in (pd.DataFrame(flat), read_only):
+            est = DDTLHasher(**FAST).fit(data, y)
+            est.transform(data)
+            ImageClassifier(max_epochs=1, device="cpu", random_state=0).fit(data, y).predict(data)

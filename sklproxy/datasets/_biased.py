@@ -44,6 +44,8 @@ _CHUNK = 4096  # images per connected-component pass (bounds the label array)
 
 def _infer_max_value(X: np.ndarray) -> float:
     """Nominal full-scale value of an image set: 1, 16 (8x8 digits) or 255."""
+    if X.size and not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinity; pass finite image intensities.")
     top = float(X.max()) if X.size else 1.0
     for nominal in (1.0, 16.0, 255.0):
         if top <= nominal:

@@ -130,11 +130,13 @@ class LADClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted class labels of the debiased images."""
-        return self.classifier_.predict(self._debiased(X))
+        X = self._debiased(X)
+        return self.classifier_.predict(X)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities of the debiased images."""
-        return self.classifier_.predict_proba(self._debiased(X))
+        X = self._debiased(X)
+        return self.classifier_.predict_proba(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -112,6 +112,11 @@ def gradient_ratio(
                 f"{name} of shape {tuple(mask.shape)} does not broadcast to X's "
                 f"shape {tuple(x.shape)}; pass one mask of shape X.shape[1:] or one per image."
             ) from exc
+        if not bool(mask.reshape(len(x), -1).any(dim=1).all()):
+            raise ValueError(
+                f"{name} selects no pixel of some image; each mask needs at least one True "
+                "pixel per image (the ratio divides by the spurious pixels' gradient norm)."
+            )
         masks.append(mask.to(x.dtype))
     loss_fn = F.cross_entropy if loss_fn is None else loss_fn
 

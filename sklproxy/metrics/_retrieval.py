@@ -19,6 +19,7 @@ from ..neighbors._codes import (
     run_batches,
 )
 from ..neighbors._ranking import Ranker, topk_leave_one_out
+from ._cluster import _check_finite_labels
 
 __all__ = ["mean_average_precision", "self_retrieval_map"]
 
@@ -47,6 +48,7 @@ class _Relevance:
                     f"{name} has {lab.shape[0]} entries but there are {n} "
                     f"codes; pass one label (row) per code."
                 )
+        _check_finite_labels(("query_labels", ql), ("db_labels", dl))
         if ql.ndim != dl.ndim:
             raise ValueError(
                 f"query_labels is {ql.ndim}-D but db_labels is {dl.ndim}-D; "

@@ -259,3 +259,26 @@ def test_classifier_backbones_and_seed(images):
     assert res.backbone_ == "resnet20" and res.predict(X[:3]).shape == (3,)
     lenet = ImageClassifier(**{**CLF, "backbone": "lenet"}).fit(X, y)
     assert lenet.predict(X[:3]).shape == (3,)
+
+
+def test_lad_classifier_pickles_each_network_once(images):
+    X, y = images
+    clf = LADClassifier(LADDebiaser(**SMALL), ImageClassifier(**CLF)).fit(X, y)
+    modules = [clf.debiaser_.net_.module_, clf.debiaser_.latent_net_.module_,
+               clf.classifier_.net_.module_]
+    weights = sum(p.numel() * 4 for m in modules for p in m.parameters())
+    data = pickle.dumps(clf)
+    assert len(data) < 1.3 * weights + 200_000, (len(data), weights)
+    again = pickle.loads(data)
+    np.testing.assert_array_equal(again.predict_proba(X[:16]), clf.predict_proba(X[:16]))
+    # the debiasing step of substitution does not hold the latent classifier at all
+    assert clf.debiaser_.debias_module().classifier is None
+
+
+def test_nested_lists_keep_their_layout(images, fitted):
+    X, _ = images
+    as_list = X[:3].tolist()                                       # 4-D nested lists
+    out = fitted.transform(as_list)
+    assert out.shape == (3, 3, 8, 8)
+    np.testing.assert_array_equal(out, fitted.transform(X[:3]))
+    assert fitted.transform(X[:3].reshape(3, -1).tolist()).shape == (3, 192)

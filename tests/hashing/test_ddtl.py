@@ -357,3 +357,13 @@ def test_crpca_contract(small):
         assert abs(first.mean() - 0.5) <= 0.1
     unsup = CrPCA(n_path_bits=5).fit(X)
     assert unsup.transform(X).shape == (len(X), 5)
+
+
+def test_any_input_scale_gives_the_same_model_quality(small):
+    """Standardisation is scale-free: inputs times 1e-8 or 1e8 train as well as the originals."""
+    X, y = small
+    ref = DDTLHasher(**FAST).fit(X, y)
+    for scale in (1e-8, 1e8):
+        h = DDTLHasher(**FAST).fit(X * scale, y)
+        assert abs(h.score(X * scale, y) - ref.score(X, y)) < 0.05
+        assert (h.predict(X * scale) == y).mean() >= (ref.predict(X) == y).mean() - 0.05
