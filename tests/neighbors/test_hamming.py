@@ -335,3 +335,24 @@ def test_width_chunks_cover_every_row_once_within_bounds(widths):
     for rows in chunks:
         assert 1 <= len(rows) <= H._RANK_MAX_ROWS
         assert len(rows) <= 8 or len(rows) * width[rows].max() <= H._RANK_ELEMENTS
+
+
+@pytest.mark.parametrize("n_bits", [7, 64, 130])
+@pytest.mark.parametrize("k", [1, 5, 64, 300])
+def test_compiled_and_numpy_topk_agree(n_bits, k):
+    """The numba kernel (the ``fast`` extra) and the NumPy path give the same top-k."""
+    from sklproxy.neighbors._codes import codes_to_words
+    from sklproxy.neighbors._hamming_rank import HammingRanker
+    from sklproxy.neighbors._kernels import HAVE_NUMBA, hamming_topk
+
+    if not HAVE_NUMBA:
+        pytest.skip("numba is not installed (pip install sklproxy[fast])")
+    rng = np.random.default_rng(n_bits + k)
+    pool = rng.integers(0, 2, (40, n_bits), dtype=np.uint8)  # many ties
+    db = codes_to_words(pool[rng.integers(0, 40, 700)])
+    q = codes_to_words(rng.integers(0, 2, (9, n_bits), dtype=np.uint8))
+    ranker = HammingRanker(db, n_bits)
+    d_np, i_np = ranker.topk_numpy(q, k)
+    d_nb, i_nb = hamming_topk(q, db, k, ranker.dist_dtype)
+    np.testing.assert_array_equal(i_nb, i_np)
+    np.testing.assert_array_equal(d_nb, d_np)
