@@ -8,8 +8,8 @@ Above :mod:`sklproxy.utils` and :mod:`sklproxy.nn`, below the estimators:
   and progress bar, the cosine learning-rate schedule.
 * ``_data.py``: :class:`TensorPairDataset`, :class:`BatchIterator` (index
   slices, no ``DataLoader``), :func:`to_storage`.
-* ``_ddp.py``: :class:`DataParallelMixin` and :func:`data_parallel` (public
-  as :mod:`sklproxy.parallel`).
+* ``_ddp.py``: the data-parallel mixin of the net and :func:`data_parallel`
+  (public in :mod:`sklproxy.parallel`).
 * ``_estimator.py``: :class:`NetEstimatorMixin`, whose ``_build_net`` is the
   one way an estimator builds the net of a training stage.
 * ``_progress.py``: the ``verbose`` rule shared with long inference calls.
@@ -17,7 +17,6 @@ Above :mod:`sklproxy.utils` and :mod:`sklproxy.nn`, below the estimators:
 
 from ._callbacks import DivergenceGuard, FitTimeEstimate, StagePrintLog, StageProgressBar, lr_schedule
 from ._data import BatchIterator, TensorPairDataset, to_storage
-from ._ddp import DataParallelMixin, data_parallel, get_rank, get_world_size
 from ._estimator import BACKBONE_CONSTRAINTS, TRAINING_CONSTRAINTS, NetEstimatorMixin
 from ._net import DeviceNet
 from ._progress import progress_active
@@ -25,7 +24,6 @@ from ._progress import progress_active
 __all__ = [
     "BACKBONE_CONSTRAINTS",
     "BatchIterator",
-    "DataParallelMixin",
     "DeviceNet",
     "DivergenceGuard",
     "FitTimeEstimate",
@@ -34,9 +32,6 @@ __all__ = [
     "StageProgressBar",
     "TRAINING_CONSTRAINTS",
     "TensorPairDataset",
-    "data_parallel",
-    "get_rank",
-    "get_world_size",
     "lr_schedule",
     "progress_active",
     "to_storage",

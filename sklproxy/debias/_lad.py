@@ -463,7 +463,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
             per-channel (per-feature) range of the training data.
         """
         check_is_fitted(self)
-        ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)  # nested lists keep their layout
+        ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim  # nested lists keep their layout
         dtype = np.float64 if getattr(X, "dtype", None) in (np.float64, torch.float64) else np.float32
         X = self._validate_fitted_input(X)
         out = self._transform(torch.from_numpy(X)).numpy().astype(dtype, copy=False)
