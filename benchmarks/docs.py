@@ -12,6 +12,7 @@ result files. The design experiments stay off the page (see
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -72,8 +73,10 @@ def page() -> str:
     return INTRO + ("\n" + status if status else "") + "\n" + body.rstrip() + "\n"
 
 
-def main(out: Path | None = None) -> None:
-    out = out or DOCS / "benchmarks.md"
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.docs", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DOCS / "benchmarks.md")
+    out = parser.parse_args(argv).out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page())
     print(f"wrote {out}")

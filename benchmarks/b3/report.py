@@ -142,8 +142,10 @@ training images, with the oracle classifier as a colour-blind reference:
 
 PAGE_TARGETS = [
     "GPU headline (full MNIST): LAD >= 85 % (background colour) / >= 80 % (foreground colour)",
-    *[f"CPU reference, {setting}: {target} (independent / conditioned, %)"
-      for setting, target in TARGETS.items()],
+    "CPU reference, test accuracy on the independent / conditioned test sets: background "
+    "LAD >= 85 % and >= oracle - 8 points / >= 85 %; foreground LAD >= 80 % / >= 80 %; "
+    "Fashion-MNIST LAD >= oracle - 15 points; one-pixel code: better than vanilla; palette: "
+    "reported (a palette nobody tuned for, no target)",
     "gates: fidelity >= 0.85 of the originals' accuracy; colour decodable <= chance + 10 points; "
     "shape kept >= 80 %",
 ]
