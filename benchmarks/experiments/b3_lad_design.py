@@ -19,11 +19,13 @@ Three parts, each deciding one choice; every part reports every seed:
   image moved to one group (its spurious codes swapped for group 0's), test
   images too; *random once*: a random group per image, one copy
   (``make_pipeline(LADDebiaser(), clf)``); *random per batch*:
-  :class:`LADClassifier`.
+  :class:`~sklproxy.debias.LADClassifier`.
 
-    python benchmarks/b3_lad_design.py [--part latent|classifier|endpoints] [--seed S ...]
+    python -m benchmarks.experiments.b3_lad_design [--part latent] [--setting background] [--seed S ...]
 
-Writes ``benchmarks/results/b3_lad_design.json`` and ``.md``.
+Jobs: (setting, part, seed), settings ``background`` and ``foreground``,
+seeds 0 and 1. Writes ``benchmarks/results/b3_lad_design.json`` and ``.md``
+(runs of earlier calls are kept; a rerun job replaces its own).
 """
 
 from __future__ import annotations
@@ -34,27 +36,25 @@ import time
 
 import numpy as np
 import torch
-from _common import RESULTS, git_commit
-from b3_debias import CLF, load_setting
 from sklearn.base import clone
 
-from sklproxy.debias import ImageClassifier, LADClassifier, LADDebiaser
+from sklproxy.classification import ImageClassifier
+from sklproxy.debias import LADClassifier, LADDebiaser, VQVAEOptions
+from sklproxy.exceptions import DivergenceError
 from sklproxy.metrics import colour_decodability
 from sklproxy.nn.substitute import substitute
-from sklproxy.utils import DivergenceError
+
+from .._runner import RESULTS, Job, PartRunner, add_job_arguments, execute, plan, write_json
+from ..b3.run import CLF, load_setting, reconstruct
 
 VARIANTS = {
-    "7x7 grid, 20 codes": dict(latent_stride=4, n_codes=20),
-    "per pixel, 3x3 field, 64 codes": dict(kernel_size=3),
-    "per pixel, 1x1, 20 codes": dict(n_codes=20),
-    "per pixel, 1x1, 64 codes (default)": dict(),
+    "7x7 grid, 20 codes": VQVAEOptions(latent_stride=4, n_codes=20),
+    "per pixel, 3x3 field, 64 codes": VQVAEOptions(kernel_size=3),
+    "per pixel, 1x1, 20 codes": VQVAEOptions(n_codes=20),
+    "per pixel, 1x1, 64 codes (default)": None,
 }
 SETTINGS = ("background", "foreground")
-
-
-def reconstruct(lad: LADDebiaser, X: np.ndarray) -> np.ndarray:
-    with torch.no_grad():
-        return lad.net_.module_.decode(lad._quantise(lad._encode(torch.from_numpy(X)))[0]).numpy()
+PARTS = ("latent", "classifier", "endpoints")
 
 
 def canonical(lad: LADDebiaser, X: np.ndarray) -> np.ndarray:
@@ -72,10 +72,10 @@ def part_latent(setting: str, seed: int) -> dict:
     reference = ImageClassifier(**CLF, **common).fit(Xo, y)
     out = {"reference_original": float(reference.score(Xb, y)),
            "colour_floor": colour_decodability(Xo, y), "variants": {}}
-    for name, params in VARIANTS.items():
+    for name, vqvae in VARIANTS.items():
         t = time.perf_counter()
         try:
-            lad = LADDebiaser(**params, **common).fit(Xb, y)
+            lad = LADDebiaser(vqvae=clone(vqvae) if vqvae is not None else None, **common).fit(Xb, y)
         except DivergenceError as err:  # an outcome too: this VQ-VAE does not train
             out["variants"][name] = {"diverged": str(err).split(": ", 1)[-1][:120]}
             print(setting, seed, name, out["variants"][name], flush=True)
@@ -123,10 +123,35 @@ def part_endpoints(setting: str, seed: int) -> dict:
     return out
 
 
-PARTS = {"latent": part_latent, "classifier": part_classifier, "endpoints": part_endpoints}
+WORK = {"latent": part_latent, "classifier": part_classifier, "endpoints": part_endpoints}
 
 
-def write_markdown(res: dict) -> str:
+def work(job: Job, save) -> dict:
+    torch.set_num_threads(1)
+    return WORK[job.part](job.setting, job.seed)
+
+
+def merge(records: list[dict]) -> None:
+    """The runs into ``results/b3_lad_design.{json,md}``, keeping the other runs of earlier calls."""
+    path = RESULTS / "b3_lad_design.json"
+    res = json.loads(path.read_text()) if path.exists() else {"parts": {}}
+    res["commit"] = records[-1]["info"]["commit"]
+    for part in PARTS:
+        runs = [{"setting": r["setting"], "seed": r["seed"],
+                 **(r["result"] if part == "latent" else {"result": r["result"]})}
+                for r in records if r["part"] == part]
+        if not runs:
+            continue
+        rerun = {(r["setting"], r["seed"]) for r in runs}  # keep the other seeds' runs
+        kept = [r for r in res["parts"].get(part, []) if (r["setting"], r["seed"]) not in rerun]
+        res["parts"][part] = sorted(kept + runs, key=lambda r: (SETTINGS.index(r["setting"]), r["seed"]))
+    write_json(path, res)
+    md = markdown(res)
+    (RESULTS / "b3_lad_design.md").write_text(md)
+    print(md)
+
+
+def markdown(res: dict) -> str:
     lines = ["# LAD design experiments (digits28, 100 % bias, CPU)", "",
              f"commit `{res['commit'][:12]}`; each cell lists the seeds in order.", ""]
     fmt = lambda vals: " / ".join(f"{v:.2f}" for v in vals)  # noqa: E731
@@ -160,28 +185,18 @@ def write_markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=PARTS, action="append")
-    parser.add_argument("--seed", type=int, action="append")
-    parser.add_argument("--setting", choices=SETTINGS, action="append")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    path = RESULTS / "b3_lad_design.json"
-    res = json.loads(path.read_text()) if path.exists() else {"parts": {}}
-    res["commit"] = git_commit()
-    for part in args.part or PARTS:
-        runs = []
-        for setting in args.setting or SETTINGS:
-            for seed in args.seed or (0, 1):
-                r = PARTS[part](setting, seed)
-                runs.append({"setting": setting, "seed": seed, **(r if part == "latent" else {"result": r})})
-        rerun = {(r["setting"], r["seed"]) for r in runs}  # keep the other seeds' runs
-        kept = [r for r in res["parts"].get(part, []) if (r["setting"], r["seed"]) not in rerun]
-        res["parts"][part] = sorted(kept + runs, key=lambda r: (SETTINGS.index(r["setting"]), r["seed"]))
-        path.write_text(json.dumps(res, indent=1))
-        (RESULTS / "b3_lad_design.md").write_text(write_markdown(res))
-    print(write_markdown(res))
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.experiments.b3_lad_design",
+                                     description=__doc__.splitlines()[0])
+    add_job_arguments(parser, parts=PARTS, settings=SETTINGS, threads=1)
+    args = parser.parse_args(argv)
+    jobs = plan({s: args.seed or (0, 1) for s in SETTINGS}, PARTS)
+    jobs.sort(key=lambda j: PARTS.index(j.part))  # part by part, as the experiments were run
+    chosen = {j.key for j in jobs if (not args.setting or j.setting in args.setting)
+              and (not args.part or j.part in args.part)}
+    runner = PartRunner("b3_lad_design", work, threads=args.threads, info={"device": "cpu"})
+    execute(args, runner, jobs, lambda records: merge(
+        [r for r in records if f"{r['setting']}.{r['part']}.{r['seed']}" in chosen]))
 
 
 if __name__ == "__main__":

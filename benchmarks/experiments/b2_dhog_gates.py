@@ -1,9 +1,10 @@
 """B2 gates for DHOG's views: do they disturb the nuisance and keep the digit?
 
 IIC (and so every DHOG head) settles on the grouping whose labels two views
-agree on most. This cheap gate (seconds, no network) measures that agreement
-for each candidate view policy on 8x8 digits with a background colour drawn
-independently of the digit (``make_colour_biased(test_mode="independent")``):
+agree on most. This cheap gate (seconds per policy, no network) measures that
+agreement for each candidate view policy on 8x8 digits with a background
+colour drawn independently of the digit
+(``make_colour_biased(test_mode="independent")``):
 
 * colour MI: mutual information (nats) between the colour decoded from view
   a and from view b of the same test image; the decoder is an RBF SVM on the
@@ -15,20 +16,21 @@ independently of the digit (``make_colour_biased(test_mode="independent")``):
 
 A policy is a candidate only if the colour MI falls well below the digit MI:
 with mild views colour is the objective's global optimum (ln 10 = 2.30 nats)
-and no push can help (METHODS.md, section 2).
+and no push can help (methods page, DHOG).
 
-    python benchmarks/b2_dhog_gates.py            # about a minute on one core
+    python -m benchmarks.experiments.b2_dhog_gates     # about a minute on one core
 
-Writes ``benchmarks/results/b2_dhog_gates.json`` and ``.md``.
+Jobs: (``digits-colour``, policy, seed 0). Writes
+``benchmarks/results/b2_dhog_gates.json`` and ``.md``.
 """
 
 from __future__ import annotations
 
-import time
+import argparse
+import re
 
 import numpy as np
 import torch
-from _common import markdown_table, run_info, write_results
 from sklearn.datasets import load_digits
 from sklearn.metrics import mutual_info_score
 from sklearn.model_selection import train_test_split
@@ -44,6 +46,9 @@ from sklproxy.nn.augment import (
     colour_policy,
     grey_policy,
 )
+
+from .._report import markdown_table
+from .._runner import Job, PartRunner, add_job_arguments, execute, plan, run_info, write_results
 
 
 def coloured_digits(seed: int = 0):
@@ -68,6 +73,13 @@ def policies() -> dict:
         "colour policy + any hue + AutoAugment operations": colour(
             hue=0.5, operations=AUTOAUGMENT_OPERATIONS),
     }
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+POLICY_NAMES = {slug(name): name for name in policies()}
 
 
 def views(aug, X: np.ndarray, seed: int) -> np.ndarray:
@@ -100,17 +112,17 @@ def gate(aug, data, seed: int = 0) -> dict:
     }
 
 
-def main() -> None:
-    torch.set_num_threads(1)
-    t0 = time.perf_counter()
-    data = coloured_digits(0)
-    rows, out = [], {}
-    for name, aug in policies().items():
-        r = gate(aug, data)
-        out[name] = r
-        rows.append([name, r["colour_mi_between_views"], r["colour_accuracy_single_view"],
-                     r["digit_mi_between_views"], r["digit_accuracy_single_view"]])
-        print(name, r, flush=True)
+def work(job: Job, save) -> dict:
+    """The gate of one view policy (the data's split seed is 0; ``job.seed`` draws the views)."""
+    result = gate(policies()[POLICY_NAMES[job.part]], coloured_digits(0), job.seed)
+    print(POLICY_NAMES[job.part], result, flush=True)
+    return result
+
+
+def merge(records: list[dict]) -> None:
+    out = {POLICY_NAMES[r["part"]]: r["result"] for r in records}
+    rows = [[name, r["colour_mi_between_views"], r["colour_accuracy_single_view"],
+             r["digit_mi_between_views"], r["digit_accuracy_single_view"]] for name, r in out.items()]
     table = ("# B2 gate: do the views disturb the colour and keep the digit?\n\n"
              "8x8 digits, background colour independent of the digit, 1257 train / 540 test, "
              "seed 0. MI in nats between the labels decoded from two views of the same test "
@@ -118,9 +130,20 @@ def main() -> None:
              "RBF SVMs trained on views (colour: mean and sorted mean RGB; digit: grey pixels).\n\n"
              + markdown_table(["views", "colour MI (views)", "colour acc (1 view)",
                                "digit MI (views)", "digit acc (1 view)"], rows))
-    result = {**run_info(0, "cpu", False), "wall_seconds": time.perf_counter() - t0,
+    result = {**run_info("cpu"), **{k: records[0]["info"][k] for k in ("commit", "threads", "date")},
+              "seed": records[0]["seed"], "wall_seconds": sum(r["wall_seconds"] for r in records),
               "gates": out}
     write_results("b2_dhog_gates", result, table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.experiments.b2_dhog_gates",
+                                     description=__doc__.splitlines()[0])
+    add_job_arguments(parser, parts=list(POLICY_NAMES), threads=1)
+    args = parser.parse_args(argv)
+    jobs = plan({"digits-colour": args.seed[:1] if args.seed else [0]}, list(POLICY_NAMES))
+    execute(args, PartRunner("b2_dhog_gates", work, threads=args.threads, info={"device": "cpu"}),
+            jobs, merge)
 
 
 if __name__ == "__main__":

@@ -1,28 +1,22 @@
-"""B4: training throughput of DDTLHasher.fit against two references (BENCHMARKS.md).
-
-(a) a minimal hand-written PyTorch loop training the same model with the same
-loss, augmentation and precision, the data already on the device (the
-practical limit); (b) the same model and loss trained by a plain skorch
-``NeuralNet`` fed by its default CPU ``DataLoader`` in float32 (what a user
-would write). Images per second, median of repeats, ratios from one run.
-
-    python benchmarks/b4_throughput.py           # meant for one GPU
-    python benchmarks/b4_throughput.py --quick   # CPU smoke run, small data
-"""
+"""B4's runners: sklproxy's fit, a minimal PyTorch loop, a default skorch net; timed side by side."""
 
 from __future__ import annotations
 
-import argparse
+import statistics
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import load_fmnist, markdown_table, median, run_info, timed, write_results
 from skorch import NeuralNet
 
 from sklproxy.hashing import DDTLHasher
 from sklproxy.hashing._net import DDTLModule
 from sklproxy.nn import ImageAugment, Standardize, build_backbone, leaf_log_probs, nt_xent
+
+from .._data import load_fmnist
+from .._runner import Job, timed
+
+PARTS = ("throughput",)
 
 
 def ddtl_loss(class_logits, node_logits, y, beta, tau):
@@ -93,47 +87,31 @@ def sklproxy_fit(X, y, cfg, device, epochs):
                       random_state=0).fit(X, y)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=None, help="epochs per timed fit (default 2; quick 1)")
-    args = parser.parse_args()
+RUNNERS = {"sklproxy DDTLHasher.fit": sklproxy_fit, "minimal PyTorch loop": minimal_loop,
+           "default skorch + CPU DataLoader": default_skorch}
+
+
+def config(quick: bool, epochs: int | None = None) -> tuple[dict, int, tuple]:
+    """``(model config, epochs per timed fit, (n_train, n_test) to load)``."""
+    if quick:
+        return dict(backbone="convnet", width=16, batch_size=256), epochs or 1, (2048, 1)
+    return dict(backbone="resnet18", width=64, batch_size=512), epochs or 2, (None, None)
+
+
+def throughput_work(quick: bool, repeats: int, epochs: int | None, job: Job, save) -> dict:
+    """Warm every runner up, then time them interleaved ``repeats`` times."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if args.quick:
-        X, y, _, _ = load_fmnist(2048, 1)
-        cfg = dict(backbone="convnet", width=16, batch_size=256)
-        epochs = 1
-    else:
-        X, y, _, _ = load_fmnist()
-        cfg = dict(backbone="resnet18", width=64, batch_size=512)
-        epochs = 2
-    epochs = args.epochs or epochs
-    info = run_info(0, str(device), args.quick)
-    runners = {"sklproxy DDTLHasher.fit": sklproxy_fit, "minimal PyTorch loop": minimal_loop,
-               "default skorch + CPU DataLoader": default_skorch}
-    for fn in runners.values():  # warm-up: kernels, allocator, cuDNN autotune
+    cfg, epochs, sizes = config(quick, epochs)
+    X, y, _, _ = load_fmnist(*sizes)
+    for fn in RUNNERS.values():  # warm-up: kernels, allocator, cuDNN autotune
         fn(X[:1024], y[:1024], cfg, device, 1)
-    seconds = {name: [] for name in runners}
-    for _ in range(args.repeats):  # interleaved, so drift hits every runner alike
-        for name, fn in runners.items():
+    seconds: dict[str, list[float]] = {name: [] for name in RUNNERS}
+    for _ in range(repeats):  # interleaved, so drift hits every runner alike
+        for name, fn in RUNNERS.items():
             seconds[name].append(timed(fn, X, y, cfg, device, epochs)[1])
-    ips = {name: len(X) * epochs / median(s) for name, s in seconds.items()}
+    ips = {name: len(X) * epochs / statistics.median(s) for name, s in seconds.items()}
     ours = ips["sklproxy DDTLHasher.fit"]
     ratios = {"fit_time_over_minimal_loop": ips["minimal PyTorch loop"] / ours,
               "speedup_over_default_skorch": ours / ips["default skorch + CPU DataLoader"]}
-    rows = [[name, ips[name], median(seconds[name])] for name in runners]
-    title = (f"B4 training throughput, DDTL {cfg['backbone']} width {cfg['width']}, "
-             f"{len(X)} images x {epochs} epochs x 2 views, {info['device_name']}"
-             f"{' (QUICK CPU smoke run)' if args.quick else ''}")
-    table = (f"### {title}\n\n" + markdown_table(["runner", "images/s", "median s"], rows)
-             + f"\nfit time / minimal loop: {ratios['fit_time_over_minimal_loop']:.2f} "
-             f"(target <= 1.15); speed-up over default skorch: "
-             f"{ratios['speedup_over_default_skorch']:.2f}x (target >= 5x).\n")
-    write_results("b4_throughput_quick" if args.quick else "b4_throughput",
-                  {"info": info, "config": cfg, "epochs": epochs, "n_images": len(X),
-                   "seconds": seconds, "images_per_second": ips, **ratios}, table)
-
-
-if __name__ == "__main__":
-    main()
+    return {"config": cfg, "epochs": epochs, "n_images": len(X), "seconds": seconds,
+            "images_per_second": ips, **ratios}

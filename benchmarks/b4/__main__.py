@@ -1,0 +1,41 @@
+"""B4 throughput: ``python -m benchmarks.b4 [--quick] [--repeats N] [--epochs E]``.
+
+    python -m benchmarks.b4           # meant for one GPU
+    python -m benchmarks.b4 --quick   # CPU smoke run, small data
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+
+from .._runner import PartRunner, add_job_arguments, add_mode_arguments, execute, plan, resolve_device
+from . import __doc__ as DESCRIPTION
+from .report import merge
+from .run import PARTS, throughput_work
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.b4", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_mode_arguments(p, cpu=False)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs per timed fit (default 2; quick 1)")
+    add_job_arguments(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    stem = "b4_throughput_quick" if args.quick else "b4_throughput"
+    args.jobs = 1  # a timing: nothing beside it
+    runner = PartRunner(stem, partial(throughput_work, args.quick, args.repeats, args.epochs),
+                        threads=args.threads,
+                        info={"device": resolve_device(args.device), "quick": args.quick,
+                              "concurrent": args.concurrent})
+    execute(args, runner, plan({"fmnist": (0,)}, PARTS), partial(merge, stem=stem))
+
+
+if __name__ == "__main__":
+    main()
