@@ -73,3 +73,32 @@ def pyplot():
 
 def bullet_list(items: Iterable[str]) -> str:
     return "\n".join(f"* {item}" for item in items)
+
+
+def page_opening(level: int, title: str, about: str, targets: Iterable[str], head: dict | None,
+                 benchmark: str, headline: str = "GPU headline: full Fashion-MNIST") -> list[str]:
+    """A benchmark's section of the page up to its GPU headline: title, text, targets, and the
+    headline's heading, with a line saying how to run it when ``head`` (its result) is None."""
+    lines = [heading(level, title), "", about, "", "Targets:", "", bullet_list(targets), "",
+             heading(level + 1, headline), ""]
+    if head is None:
+        lines += [f"No GPU headline run yet (`python -m benchmarks.{benchmark}` on one GPU).", ""]
+    return lines
+
+
+
+QUICK = "Quick CPU smoke run (not a reference figure)"
+
+
+def result_sections(load, level: int, runs, body, missing: bool = True) -> list[str]:
+    """One section per ``(stem, heading, command)`` of ``runs``: ``body(result, command)`` (a list
+    of lines) for the result file ``load(stem)``; a missing file gives a line saying how to run
+    it (``missing``) or no section."""
+    lines = []
+    for stem, label, command in runs:
+        result = load(stem)
+        if result is None and not missing:
+            continue
+        lines += [heading(level, label), ""]
+        lines += [f"No run yet (`{command}`).", ""] if result is None else [*body(result, command), ""]
+    return lines

@@ -134,8 +134,7 @@ def figure_path(name: str) -> Path:
 
 def write_results(stem: str, result: dict, table: str, indent: int | None = 2) -> None:
     """``results/<stem>.json`` and ``results/<stem>.md``; prints the table."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=indent, default=jsonable) + "\n")
+    write_json(RESULTS / f"{stem}.json", result, indent=indent)
     (RESULTS / f"{stem}.md").write_text(table)
     print(table)
 
@@ -243,6 +242,17 @@ class PartRunner:
 
 
 # -------------------------------------------------------------- command line
+def benchmark_parser(name: str, description: str | None, cpu: bool = True,
+                     **job_options: Any) -> argparse.ArgumentParser:
+    """The parser of ``python -m benchmarks.<name>``: its modes (:func:`add_mode_arguments`) and
+    the shared job options (:func:`add_job_arguments` with ``job_options``)."""
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_mode_arguments(parser, cpu=cpu)
+    add_job_arguments(parser, **job_options)
+    return parser
+
+
 def add_mode_arguments(parser: argparse.ArgumentParser, cpu: bool = True) -> None:
     """``--quick`` (a CPU smoke run on a subset) and ``--cpu`` (the CPU reference setting)."""
     parser.add_argument("--quick", action="store_true",

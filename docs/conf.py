@@ -56,7 +56,7 @@ exclude_patterns = ["_build", "generated/*.examples", "auto_examples/*.ipynb",
 # -- markdown sources (docs/index.md, docs/benchmarks.md, CHANGELOG.md) -------
 myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
-# The markdown pages are edited by hand and by benchmarks/make_docs.py; their
+# The markdown pages are edited by hand and by benchmarks/docs.py; their
 # heading levels jump (H1 -> H3) and they name repository files that are not
 # pages of this site: neither is an error of the site.
 suppress_warnings = ["myst.header", "myst.xref_missing"]

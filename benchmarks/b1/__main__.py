@@ -13,16 +13,7 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from .._runner import (
-    PartRunner,
-    add_job_arguments,
-    add_mode_arguments,
-    execute,
-    mode,
-    plan,
-    plan_seeds,
-    resolve_device,
-)
+from .._runner import PartRunner, benchmark_parser, execute, mode, plan, plan_seeds, resolve_device
 from . import __doc__ as DESCRIPTION
 from .plots import level_plot, replot_cpu
 from .report import merge_cpu, merge_headline
@@ -30,12 +21,9 @@ from .run import CPU_PARTS, CPU_SEEDS, PARTS, cpu_work, headline_work
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.b1", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_mode_arguments(p)
+    p = benchmark_parser("b1", DESCRIPTION, parts=PARTS + CPU_PARTS)
     p.add_argument("--replot", action="store_true",
                    help="only redraw the --cpu per-level plot from its JSON")
-    add_job_arguments(p, parts=PARTS + CPU_PARTS)
     return p
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._report import bullet_list, heading, markdown_table, mean_sd
+from .._report import QUICK, heading, markdown_table, mean_sd, page_opening, result_sections
 from .._runner import write_results
 from .run import BETA0, CPU_K, CPU_PER_CLASS, CPU_SETTINGS, PARTS
 
@@ -187,13 +187,9 @@ TARGETS = [
 
 def page(load, figure, level: int = 2) -> str:
     """B1's section of ``docs/benchmarks.md``; ``load(stem)`` gives a result JSON or None."""
-    lines = [heading(level, "B1: hashing (DDTLHasher)"), "", ABOUT, "", "Targets:", "",
-             bullet_list(TARGETS), ""]
     head = load("b1_hashing")
-    lines += [heading(level + 1, "GPU headline: full Fashion-MNIST"), ""]
-    if head is None:
-        lines += ["No GPU headline run yet (`python -m benchmarks.b1` on one GPU).", ""]
-    else:
+    lines = page_opening(level, "B1: hashing (DDTLHasher)", ABOUT, TARGETS, head, "b1")
+    if head is not None:
         lines += [f"*{headline_title(head)}.*", ""]
         if not any(r["model"] == "DDTL (defaults)" for r in head["rows"]):
             lines += ["This run predates the current headline settings: its rows carry the "
@@ -210,10 +206,9 @@ def page(load, figure, level: int = 2) -> str:
                          "Bits gained within a class at each level of the tree (training codes, "
                          "mean over the seeds) for the models of the table above; dotted: the "
                          "random reference."), ""]
-    quick = load("b1_hashing_quick")
-    if quick is not None:
-        lines += [heading(level + 1, "Quick CPU smoke run (not a reference figure)"), "",
-                  f"*{headline_title(quick)}.* `python -m benchmarks.b1 --quick`: the headline "
-                  "pipeline on 4000 / 1000 images with a small ConvNet, to show it runs.", "",
-                  headline_table(quick), " ".join(headline_notes(quick)), ""]
+    lines += result_sections(load, level + 1, [("b1_hashing_quick", QUICK, "python -m benchmarks.b1 --quick")],
+                             lambda quick, command: [
+                                 f"*{headline_title(quick)}.* `{command}`: the headline pipeline on "
+                                 "4000 / 1000 images with a small ConvNet, to show it runs.", "",
+                                 headline_table(quick), " ".join(headline_notes(quick))], missing=False)
     return "\n".join(lines)

@@ -13,16 +13,7 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from .._runner import (
-    PartRunner,
-    add_job_arguments,
-    add_mode_arguments,
-    execute,
-    mode,
-    plan,
-    plan_seeds,
-    resolve_device,
-)
+from .._runner import PartRunner, benchmark_parser, execute, mode, plan, plan_seeds, resolve_device
 from . import __doc__ as DESCRIPTION
 from .plots import plot_cpu
 from .report import merge_cpu, merge_headline
@@ -30,10 +21,7 @@ from .run import HEADLINE_PARTS, METHODS, SETTINGS, cpu_work, headline_params, h
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.b2", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_mode_arguments(p)
-    add_job_arguments(p, parts=METHODS, settings=list(SETTINGS), jobs=2)
+    p = benchmark_parser("b2", DESCRIPTION, parts=METHODS, settings=list(SETTINGS), jobs=2)
     p.add_argument("--alpha", type=float, default=None, help="headline DHOG alpha")
     p.add_argument("--epochs", type=int, default=None, help="headline epochs")
     p.add_argument("--verbose", type=int, default=0)

@@ -9,8 +9,8 @@ import torch
 
 from sklproxy.cluster import DHOGClusterer, HeadOptions
 
-from .._report import bullet_list, heading, mean_pm_sd, seed_stats
-from .._runner import RESULTS, write_json
+from .._report import QUICK, heading, mean_pm_sd, page_opening, result_sections, seed_stats
+from .._runner import write_results
 from .run import HEADLINE_PARTS, METHODS, SETTINGS, TARGETS
 
 NAMES = {"dhog": "DHOG", "iic": "IIC (alpha=0)", "kmeans": "k-means on pixels"}
@@ -95,10 +95,7 @@ def merge_cpu(records: list[dict], stem: str, n_jobs: int) -> dict:
         "defaults": defaults(),
         "records": old,
     })
-    write_json(RESULTS / f"{stem}.json", result)
-    md = cpu_markdown(result)
-    (RESULTS / f"{stem}.md").write_text(md)
-    print(md)
+    write_results(stem, result, cpu_markdown(result), indent=1)
     return result
 
 
@@ -175,10 +172,7 @@ def merge_headline(records: list[dict], stem: str) -> dict:
     done = [r for r in records if r["complete"]]
     result["missing_parts"] = [p for p in HEADLINE_PARTS if p not in {r["part"] for r in done}]
     result["runs"] = [r["result"]["run"] for r in done]
-    write_json(RESULTS / f"{stem}.json", result)
-    md = headline_markdown(result)
-    (RESULTS / f"{stem}.md").write_text(md)
-    print(md)
+    write_results(stem, result, headline_markdown(result), indent=1)
     return result
 
 
@@ -239,13 +233,9 @@ PAGE_TARGETS = [
 
 def page(load, figure, level: int = 2) -> str:
     """B2's section of ``docs/benchmarks.md``."""
-    lines = [heading(level, "B2: clustering (DHOGClusterer)"), "", ABOUT, "", "Targets:", "",
-             bullet_list(PAGE_TARGETS), ""]
     head = load("b2_clustering")
-    lines += [heading(level + 1, "GPU headline: full Fashion-MNIST"), ""]
-    if head is None:
-        lines += ["No GPU headline run yet (`python -m benchmarks.b2` on one GPU).", ""]
-    else:
+    lines = page_opening(level, "B2: clustering (DHOGClusterer)", ABOUT, PAGE_TARGETS, head, "b2")
+    if head is not None:
         lines += [headline_body(head), ""]
     cpu = load("b2_clustering_cpu")
     if cpu is not None:
@@ -257,10 +247,10 @@ def page(load, figure, level: int = 2) -> str:
                          "Mean test accuracy of every head (shallow to deep) in each CPU setting, "
                          "DHOG against `alpha=0`; error bars: standard deviation over the seeds; "
                          "dashed: k-means on pixels."), ""]
-    quick = load("b2_clustering_quick_cpu")
-    if quick is not None:
-        lines += [heading(level + 1, "Quick CPU smoke run (not a reference figure)"), "",
-                  "`python -m benchmarks.b2 --quick`: the headline pipeline on 3000 / 1000 "
-                  "images with a small ConvNet and 4 heads, to show it runs.", "",
-                  headline_body(quick), ""]
+    lines += result_sections(load, level + 1,
+                             [("b2_clustering_quick_cpu", QUICK, "python -m benchmarks.b2 --quick")],
+                             lambda quick, command: [
+                                 f"`{command}`: the headline pipeline on 3000 / 1000 images with a "
+                                 "small ConvNet and 4 heads, to show it runs.", "", headline_body(quick)],
+                             missing=False)
     return "\n".join(lines)

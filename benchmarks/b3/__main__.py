@@ -17,7 +17,7 @@ import torch
 
 from sklproxy.utils import resolve_device
 
-from .._runner import PartRunner, add_job_arguments, add_mode_arguments, execute, mode, plan, plan_seeds
+from .._runner import PartRunner, benchmark_parser, execute, mode, plan, plan_seeds
 from . import __doc__ as DESCRIPTION
 from .plots import plot_grids, plot_results
 from .report import merge
@@ -27,12 +27,9 @@ STEMS = {"quick": "b3_debias_quick", "cpu": "b3_debias_cpu", "headline": "b3_deb
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.b3", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_mode_arguments(p)
+    p = benchmark_parser("b3", DESCRIPTION, settings=SETTINGS, threads=1)
     p.add_argument("--plots", action="store_true",
                    help="only draw the per-class image grids (seed 0) into docs/")
-    add_job_arguments(p, settings=SETTINGS, threads=1)
     return p
 
 

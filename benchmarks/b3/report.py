@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .._report import bullet_list, heading, range_stats
-from .._runner import RESULTS, write_json
+from .._report import heading, page_opening, range_stats
+from .._runner import write_results
 from .run import SETTINGS
 
 TARGETS = {
@@ -48,10 +48,7 @@ def merge(records: list[dict], name: str, mode: str) -> dict:
            "wall_s_parts": {key(r): r["wall_seconds"] for r in records},
            "commit_parts": {key(r): r["info"]["commit"] for r in records}}
     res["summary"] = summarise(res["parts"])
-    write_json(RESULTS / f"{name}.json", res)
-    md = markdown(res)
-    (RESULTS / f"{name}.md").write_text(md)
-    print(md)
+    write_results(name, res, markdown(res), indent=1)
     return res
 
 
@@ -155,13 +152,10 @@ GRID = ("One training image per class (seed 0) as the final classifier sees it: 
 
 def page(load, figure, level: int = 2) -> str:
     """B3's section of ``docs/benchmarks.md``."""
-    lines = [heading(level, "B3: debiasing (LADDebiaser)"), "", ABOUT, "", "Targets:", "",
-             bullet_list(PAGE_TARGETS), ""]
     head = load("b3_debias")
-    lines += [heading(level + 1, "GPU headline: full sizes"), ""]
-    if head is None:
-        lines += ["No GPU headline run yet (`python -m benchmarks.b3` on one GPU).", ""]
-    else:
+    lines = page_opening(level, "B3: debiasing (LADDebiaser)", ABOUT, PAGE_TARGETS, head, "b3",
+                         headline="GPU headline: full sizes")
+    if head is not None:
         lines += [intro(head), "", *runs_markdown(head, level + 2, figure, "")]
     cpu = load("b3_debias_cpu")
     if cpu is not None:

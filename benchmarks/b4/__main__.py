@@ -9,20 +9,17 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from .._runner import PartRunner, add_job_arguments, add_mode_arguments, execute, plan, resolve_device
+from .._runner import PartRunner, benchmark_parser, execute, plan, resolve_device
 from . import __doc__ as DESCRIPTION
 from .report import merge
 from .run import PARTS, throughput_work
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.b4", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_mode_arguments(p, cpu=False)
+    p = benchmark_parser("b4", DESCRIPTION, cpu=False)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--epochs", type=int, default=None,
                    help="epochs per timed fit (default 2; quick 1)")
-    add_job_arguments(p)
     return p
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from .._report import bullet_list, heading, markdown_table
+from .._report import QUICK, bullet_list, heading, markdown_table, result_sections
 from .._runner import write_results
 from .run import RUNNERS
 
@@ -54,13 +54,8 @@ def page(load, figure, level: int = 2) -> str:
     """B4's section of ``docs/benchmarks.md``."""
     lines = [heading(level, "B4: training throughput"), "", ABOUT, "", "Targets:", "",
              bullet_list(PAGE_TARGETS), ""]
-    for stem, label, command in (("b4_throughput", "GPU headline", "python -m benchmarks.b4"),
-                                 ("b4_throughput_quick", "Quick CPU smoke run (not a reference figure)",
-                                  "python -m benchmarks.b4 --quick")):
-        result = load(stem)
-        lines += [heading(level + 1, label), ""]
-        if result is None:
-            lines += [f"No run yet (`{command}`).", ""]
-        else:
-            lines += [f"*{title(result)}.* `{command}`.", "", body(result), ""]
+    runs = [("b4_throughput", "GPU headline", "python -m benchmarks.b4"),
+            ("b4_throughput_quick", QUICK, "python -m benchmarks.b4 --quick")]
+    lines += result_sections(load, level + 1, runs,
+                             lambda result, command: [f"*{title(result)}.* `{command}`.", "", body(result)])
     return "\n".join(lines)

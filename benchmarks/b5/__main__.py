@@ -12,21 +12,18 @@ import argparse
 import os
 from functools import partial
 
-from .._runner import PartRunner, add_job_arguments, add_mode_arguments, execute, plan, plan_seeds
+from .._runner import PartRunner, benchmark_parser, execute, plan, plan_seeds
 from . import __doc__ as DESCRIPTION
 from .report import merge
 from .run import PARTS, section_work
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.b5", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_mode_arguments(p, cpu=False)
+    p = benchmark_parser("b5", DESCRIPTION, cpu=False, parts=PARTS)
     p.add_argument("--repeats", type=int, default=None, help="timing repeats (default 5; quick 3)")
     p.add_argument("--n-jobs", type=int, default=None, help="threads (default: all CPUs)")
     p.add_argument("--only", choices=PARTS, default=None, help="the same as --part SECTION")
     p.add_argument("--scale-sizes", default=None, help="comma-separated database sizes for the scale rows")
-    add_job_arguments(p, parts=PARTS)
     return p
 
 

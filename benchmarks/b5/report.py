@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .._report import bullet_list, heading
-from .._runner import RESULTS, write_json
+from .._report import bullet_list, heading, result_sections
+from .._runner import RESULTS, write_results
 from .run import PARTS, sizes
 
 
@@ -77,9 +77,7 @@ def merge(records: list[dict], stem: str, quick: bool, repeats: int, n_jobs: int
     }
     if kept and previous.exists():
         report["sections_from_previous_json"] = kept
-    write_json(RESULTS / f"{stem}.json", report, indent=2)
-    (RESULTS / f"{stem}.md").write_text(markdown(report))
-    print(f"wrote {RESULTS / stem}.json/.md")
+    write_results(stem, report, markdown(report))
     return report
 
 
@@ -194,11 +192,9 @@ def page(load, figure, level: int = 2) -> str:
     """B5's section of ``docs/benchmarks.md``."""
     lines = [heading(level, "B5: retrieval speed (HammingIndex, CPU)"), "", ABOUT, "", "Targets:", "",
              bullet_list(PAGE_TARGETS), ""]
-    for stem, label, command in (("b5_retrieval", "Full size", "python -m benchmarks.b5"),
-                                 ("b5_retrieval_quick", "Quick run (small sizes; not a reference figure)",
-                                  "python -m benchmarks.b5 --quick")):
-        rep = load(stem)
-        if rep is None:
-            continue
-        lines += [heading(level + 1, label), "", f"`{command}`.", "", body(rep, level + 2)]
+    runs = [("b5_retrieval", "Full size", "python -m benchmarks.b5"),
+            ("b5_retrieval_quick", "Quick run (small sizes; not a reference figure)",
+             "python -m benchmarks.b5 --quick")]
+    lines += result_sections(load, level + 1, runs,
+                             lambda rep, command: [f"`{command}`.", "", body(rep, level + 2)], missing=False)
     return "\n".join(lines)

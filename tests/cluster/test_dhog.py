@@ -284,7 +284,7 @@ def test_quality_on_digits_at_defaults_beats_kmeans(digits):
 
     Held-out accuracy of the unsupervised head choice (Hungarian mapping
     fitted on the training split), one thread, seed 0 (one default fit, about
-    85 CPU s). Measured with these defaults (``benchmarks/b2_clustering.py
+    85 CPU s). Measured with these defaults (``python -m benchmarks.b2
     --cpu``, commit 8f740bc, ``results/b2_clustering_cpu.json``), seeds 0-4:
     DHOG 0.869, 0.789, 0.835, 0.919, 0.819 (0.846 +- 0.050); k-means on
     pixels 0.778, 0.780, 0.783, 0.781, 0.776; DHOG minus k-means +0.091,
