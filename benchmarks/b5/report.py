@@ -99,6 +99,16 @@ def map_table(rep: dict[str, Any]) -> list[str]:
             f"| {r['codes']} | {r['n_bits']} | {r['ranking']} | {r['k']} | "
             f"{r['median_s']:.3f} | {r['min_s']:.3f} | {r['median_cpu_s']:.3f} | {r['map']:.4f} |"
         )
+    kernels = [r for r in rep["results"]["map"] if "kernels" in r]
+    if kernels:
+        lines += ["", "Hamming top-k kernels, 64 bits (the table above: compiled, numba installed):", "",
+                  "| codes | compiled (s) | NumPy only (s) | same mAP | popcount floor (s) | "
+                  "compiled / floor |", "|---|---|---|---|---|---|"]
+        for r in kernels:
+            kern = r["kernels"]
+            lines.append(f"| {r['codes']} | {r['median_s']:.3f} | {kern['numpy_median_s']:.3f} | "
+                         f"{kern['numpy_map'] == r['map']} | {kern['popcount_s']:.3f} | "
+                         f"{r['median_s'] / kern['popcount_s']:.1f}x |")
     return lines
 
 

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from sklproxy.metrics import mean_average_precision
-from sklproxy.neighbors import HammingIndex, pack_codes_faiss
+from sklproxy.neighbors import HammingIndex, _hamming_rank, pack_codes_faiss
 from sklproxy.neighbors._codes import codes_to_words
 from sklproxy.neighbors._faiss import words_to_faiss
+from sklproxy.neighbors._kernels import HAVE_NUMBA, popcount_sum
 
 from .._runner import Job
 
@@ -93,6 +94,23 @@ def bench_map(data: dict[str, np.ndarray], ranking: str, k: int, repeats: int, n
     med, times, value = timed(run, repeats)
     cpu = statistics.median(CPU_TIMES)
     return {"median_s": med, "min_s": min(times), "times_s": times, "median_cpu_s": cpu, "map": value}
+
+
+def bench_hamming_kernels(data: dict[str, np.ndarray], k: int, repeats: int) -> dict[str, Any]:
+    """The Hamming mAP with the NumPy top-k (numba switched off) beside the bare popcount work.
+
+    ``popcount_s``: the median time of summing the popcounts of every query XOR
+    item (numba), the floor of any exact Hamming search over these codes.
+    """
+    _hamming_rank.HAVE_NUMBA = False
+    try:
+        numpy = bench_map(data, "hamming", k, repeats, 1)
+    finally:
+        _hamming_rank.HAVE_NUMBA = HAVE_NUMBA
+    q, db = codes_to_words(data["q"]), codes_to_words(data["db"])
+    popcount_sum(q[:2], db[:2])  # compiled before the timing
+    popcount, _, _ = timed(lambda: popcount_sum(q, db), repeats)
+    return {"numpy_median_s": numpy["median_s"], "numpy_map": numpy["map"], "popcount_s": popcount}
 
 
 def bench_qps(data: dict[str, np.ndarray], k: int, repeats: int, n_jobs: int, faiss: Any) -> dict[str, Any]:
@@ -242,7 +260,10 @@ def section_work(quick: bool, repeats: int, n_jobs: int, scale_sizes: list[int] 
                 if job.part == "map":
                     for ranking in ("code", "hamming"):
                         r = bench_map(data, ranking, s["k_map"], repeats, n_jobs)
-                        r.update(codes=kind, n_bits=n_bits, ranking=ranking, k=s["k_map"])
+                        r.update(codes=kind, n_bits=n_bits, ranking=ranking, k=s["k_map"],
+                                 numba=HAVE_NUMBA and ranking == "hamming")
+                        if r["numba"] and n_bits == 64:
+                            r["kernels"] = bench_hamming_kernels(data, s["k_map"], repeats)
                         rows.append(r)
                         print(f"mAP@{s['k_map']} {kind:9s} {n_bits:2d} bits {ranking:7s}: "
                               f"{r['median_s']:.3f} s  (mAP {r['map']:.4f})", flush=True)

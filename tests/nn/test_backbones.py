@@ -107,3 +107,12 @@ def test_standardize_is_scale_free():
         torch.testing.assert_close(out.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-4, rtol=0)
     const = Standardize.fit(torch.full((10, 2), 3.0), per_channel=False)
     torch.testing.assert_close(const(torch.full((1, 2), 4.0)), torch.ones(1, 2))  # only centred
+
+
+@pytest.mark.parametrize("side, stride, last_map", [(8, 1, 2), (15, 1, 4), (16, 2, 2), (28, 2, 4)])
+def test_convnet_strides_its_first_block_from_16_px(side, stride, last_map):
+    net = build_backbone("convnet", (1, side, side), width=4)
+    assert net.net[0].stride == (stride, stride)
+    last = net.stages[-1](net.stages[1](net.stages[0](torch.zeros(2, 1, side, side))))
+    assert last.shape == (2, 16, last_map, last_map)
+    assert net(torch.zeros(2, 1, side, side)).shape == (2, net.out_features)
