@@ -139,6 +139,9 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         ``(H, W)`` or ``(C, H, W)`` of flattened images given as 2-D ``X``.
         None infers it from 3-D/4-D ``X`` and treats 2-D ``X`` as vectors.
     max_epochs : int, default=30
+        Training epochs. What the defaults cost on a 2-core CPU (one torch
+        thread): about 4 minutes for 5000 Fashion-MNIST images at 28x28
+        (B4 on the benchmarks page).
     batch_size : int, default=256
         Clipped to the number of samples.
     lr : float, default=1e-3
