@@ -5,19 +5,18 @@
 #
 # ITEMs run one after another, in priority order, each limited to the time
 # left in the budget ($GPU_SESSION_SECONDS, default 560): `tests` (the CUDA
-# tests, tests/test_cuda.py), `b4`, and benchmark parts `b1:main`, `b1:sup`,
-# `b1:unsup`, `b1:coarse`, `b2:dhog`, `b2:iic`, `b2:kmeans`, `b3:background`,
-# `b3:foreground`, `b3:pixel`. An ITEM ending in `&` runs in the background,
-# beside the items after it (only for work whose timing is not reported, such
-# as `tests&`). Every part writes its results as it goes
-# (benchmarks/results/parts/), so a part stopped by the limit still reports
-# what it measured; at the end the parts are merged into
-# benchmarks/results/b{1,2,3}_*.{json,md}, docs/benchmarks.md is regenerated
-# and everything is packed into $OUT.
-#
-# Measured on an H100 (2026-11-26): running eleven parts at once gained
-# nothing (the card was saturated and no training part finished in 370 s),
-# hence one at a time, most important first.
+# tests, tests/test_cuda.py), `b4`, and benchmark jobs `b1:main`, `b1:sup`,
+# `b1:unsup`, `b1:coarse`, `b2:dhog`, `b2:iic`, `b2:kmeans` (the parts of
+# `python -m benchmarks.b1` / `b2`), `b3:background`, `b3:foreground`,
+# `b3:fmnist`, `b3:palette`, `b3:pixel` (the settings of `python -m
+# benchmarks.b3`). An ITEM ending in `&` runs in the background, beside the
+# items after it (only for work whose timing is not reported, such as
+# `tests&`). Every job writes its results as it goes
+# (benchmarks/results/parts/), so a job stopped by the limit still reports
+# what it measured; at the end the part files are merged into
+# benchmarks/results/b{1,2,3}_*.{json,md} (`--merge`), docs/benchmarks.md is
+# regenerated (`python -m benchmarks.docs`) and everything is packed into
+# $OUT. One job at a time, most important first (benchmarks/README.md says why).
 #
 # Preparation (here, on the CPU machine, in the repo root):
 #   echo /.whl/ >> .git/info/exclude
@@ -51,7 +50,7 @@ if [ -n "${GPU_SESSION_SMOKE:-}" ]; then
     quick=(--quick)
     b4_args=(--quick --repeats 1)
 fi
-declare -A SCRIPT=([b1]=b1_hashing.py [b2]=b2_clustering.py [b3]=b3_debias.py)
+declare -A SELECT=([b1]=--part [b2]=--part [b3]=--setting)
 plan=("$@")
 [ ${#plan[@]} -eq 0 ] && plan=(b4 "tests&" b1:main b1:sup b2:dhog b2:iic b3:background b3:foreground
                                b3:pixel b1:unsup b1:coarse b2:kmeans)
@@ -63,8 +62,8 @@ for item in "${plan[@]}"; do
     echo "=== $item (limit ${limit} s, t=$((SECONDS - start)) s)"
     case $item in
         tests) cmd=(python3 -m pytest -q tests/test_cuda.py) ;;
-        b4) cmd=(python3 benchmarks/b4_throughput.py "${b4_args[@]}") ;;
-        b[123]:*) cmd=(python3 "benchmarks/${SCRIPT[${item%%:*}]}" "${quick[@]}" --part "${item#*:}") ;;
+        b4) cmd=(python3 -m benchmarks.b4 "${b4_args[@]}") ;;
+        b[123]:*) cmd=(python3 -m "benchmarks.${item%%:*}" "${quick[@]}" "${SELECT[${item%%:*}]}" "${item#*:}") ;;
         *) echo "unknown item $item"; continue ;;
     esac
     [ -n "$background" ] && [[ $item == b[123]:* ]] && cmd+=(--concurrent)
@@ -78,11 +77,11 @@ done
 wait
 
 echo "=== merge (t=$((SECONDS - start)) s)"
-for script in b1_hashing.py b2_clustering.py b3_debias.py; do
-    (cd benchmarks && python3 "$script" "${quick[@]}" --merge > "$logs/merge_${script%.py}.log" 2>&1) \
-        || echo "no parts to merge: $script"
+for bench in b1 b2 b3; do
+    python3 -m "benchmarks.$bench" "${quick[@]}" --merge > "$logs/merge_$bench.log" 2>&1 \
+        || echo "no parts to merge: $bench"
 done
-python3 benchmarks/make_docs.py > "$logs/make_docs.log" 2>&1 || echo "make_docs failed"
+python3 -m benchmarks.docs > "$logs/docs.log" 2>&1 || echo "benchmarks.docs failed"
 [ -f "$logs/tests.log" ] && { echo "=== CUDA tests"; tail -n 3 "$logs/tests.log"; }
 for f in benchmarks/results/b[1-4]_*.md; do
     [[ $f == *quick* ]] || { echo "=== $f"; cat "$f"; }

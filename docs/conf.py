@@ -56,7 +56,7 @@ exclude_patterns = ["_build", "generated/*.examples", "auto_examples/*.ipynb",
 # -- markdown sources (docs/index.md, docs/benchmarks.md, CHANGELOG.md) -------
 myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
-# The markdown pages are edited by hand and by benchmarks/make_docs.py; their
+# The markdown pages are edited by hand and by benchmarks/docs.py; their
 # heading levels jump (H1 -> H3) and they name repository files that are not
 # pages of this site: neither is an error of the site.
 suppress_warnings = ["myst.header", "myst.xref_missing"]
@@ -87,16 +87,26 @@ sphinx_gallery_conf = {
 }
 
 # -- HTML -----------------------------------------------------------------------------
-html_theme = "alabaster"
+# The PyData theme (scikit-learn-contrib's): the four sections as the top
+# navigation, a version switcher, light/dark, search over the API names.
+html_theme = "pydata_sphinx_theme"
 html_title = f"sklproxy {release}"
 html_theme_options = {
-    "description": "Representation learning when proxy objectives fail, as scikit-learn estimators",
-    "page_width": "1100px",
-    "sidebar_width": "230px",
-    "fixed_sidebar": True,
+    "navbar_align": "left",
+    "header_links_before_dropdown": 4,
+    "navbar_center": ["navbar-nav"],
+    "navbar_end": ["version-switcher", "theme-switcher"],
+    "switcher": {"json_url": "_static/switcher.json", "version_match": release},
+    "check_switcher": False,  # the JSON ships with the site; no network at build time
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"**": ["about.html", "navigation.html", "searchbox.html"]}
-html_static_path: list[str] = []
+html_sidebars = {"contents": [], "benchmarks": []}
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 
 
 # -- docstring types are plain text ------------------------------------------------

@@ -17,12 +17,22 @@ ImageClassifier
 HammingIndex
     Exact k-NN over packed binary codes, in code order or Hamming distance.
 
-Subpackages: ``hashing``, ``cluster``, ``debias``, ``metrics``, ``neighbors``, ``datasets``, ``nn``
-(plain torch modules), ``parallel`` (data-parallel training, bounded-memory inference), ``utils``.
+Configuration
+-------------
+get_config, set_config, config_context
+    Machine settings shared by every estimator (``n_threads``: torch threads on the CPU).
+
+Subpackages: ``hashing``, ``cluster``, ``debias``, ``classification`` (the estimators and their
+options), ``metrics``, ``neighbors``, ``inspection`` (model diagnostics), ``datasets``,
+``displays`` (plots), ``nn`` (plain torch modules), ``parallel`` (data-parallel training,
+bounded-memory inference), ``exceptions``, ``utils``. The training layer every estimator
+shares lives in the private ``sklproxy._training``.
 """
 
+from ._config import config_context, get_config, set_config
+from .classification import ImageClassifier
 from .cluster import DHOGClusterer
-from .debias import ImageClassifier, LADClassifier, LADDebiaser
+from .debias import LADClassifier, LADDebiaser
 from .hashing import CrPCA, DDTLHasher
 from .neighbors import HammingIndex
 
@@ -36,4 +46,7 @@ __all__ = [
     "ImageClassifier",
     "LADClassifier",
     "LADDebiaser",
+    "config_context",
+    "get_config",
+    "set_config",
 ]

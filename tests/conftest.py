@@ -32,3 +32,30 @@ def digits():
 
     X, y = load_digits(return_X_y=True)
     return X.astype(np.float32), y
+
+
+# Small fitted estimators shared by the convention tests (tests/test_conventions.py,
+# tests/_training/): 160 8x8 digits in [0, 1], a 3-bit DDTLHasher and a small LADDebiaser.
+@pytest.fixture(scope="session")
+def images(digits):
+    X, y = digits
+    return (X[:160] / 16.0).reshape(-1, 8, 8).astype(np.float32), y[:160]
+
+
+@pytest.fixture(scope="session")
+def hasher(images):
+    from sklproxy.hashing import DDTLHasher
+
+    X, y = images
+    return DDTLHasher(n_path_bits=3, max_epochs=2, batch_size=32, width=8, device="cpu",
+                      random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def lad(images):
+    from sklproxy.debias import LADDebiaser, LatentClassifierOptions, VQVAEOptions
+
+    X, y = images
+    return LADDebiaser(vqvae=VQVAEOptions(n_codes=8, code_dim=4, width=8), max_epochs=2,
+                       latent_classifier=LatentClassifierOptions(max_epochs=2), batch_size=32,
+                       device="cpu", random_state=0).fit(X, y)

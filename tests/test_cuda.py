@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 import torch
 
+from sklproxy.classification import ImageClassifier
 from sklproxy.cluster import DHOGClusterer
-from sklproxy.debias import ImageClassifier, LADDebiaser
+from sklproxy.debias import LADDebiaser, LatentClassifierOptions, VQVAEOptions, Walk
+from sklproxy.exceptions import NonFiniteLossError
 from sklproxy.hashing import DDTLHasher
 from sklproxy.metrics import cluster_accuracy, mean_average_precision
-from sklproxy.utils import NonFiniteLossError
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -99,16 +100,17 @@ def test_lad_and_image_classifier_on_cuda(digit_images):
     from sklproxy.datasets import make_colour_biased
 
     Xc, _ = make_colour_biased(X[:600, 0], y[:600], random_state=0)
-    lad = LADDebiaser(n_codes=32, code_dim=8, width=16, max_epochs=10, lr=3e-3,
-                      classifier_epochs=5, batch_size=16, device="cuda", random_state=0)
+    lad = LADDebiaser(vqvae=VQVAEOptions(n_codes=32, code_dim=8, width=16), max_epochs=10, lr=3e-3,
+                      latent_classifier=LatentClassifierOptions(max_epochs=5), batch_size=16,
+                      device="cuda", random_state=0)
     out = lad.fit_transform(Xc, y[:600])
     assert lad.device_.type == "cuda"
     assert out.shape == (600, 3, 8, 8) and out.dtype == np.float32
     assert out.min() >= Xc.min() - 1e-6 and out.max() <= Xc.max() + 1e-6
     assert lad.diagnostics_["colour_after"] < lad.diagnostics_["colour_before"] - 0.3
-    walk = LADDebiaser(method="walk", n_codes=16, code_dim=8, width=16, walk_steps=3,
-                       max_epochs=5, classifier_epochs=5, batch_size=64, device="cuda",
-                       random_state=0).fit(X[:600], y[:600])
+    walk = LADDebiaser(method=Walk(steps=3), vqvae=VQVAEOptions(n_codes=16, code_dim=8, width=16),
+                       max_epochs=5, latent_classifier=LatentClassifierOptions(max_epochs=5),
+                       batch_size=64, device="cuda", random_state=0).fit(X[:600], y[:600])
     assert walk.diagnostics_["entropy_after"] > walk.diagnostics_["entropy_before"]
     clf = ImageClassifier(backbone="convnet", width=16, max_epochs=10, batch_size=64,
                           device="cuda", random_state=0).fit(X[:1200], y[:1200])

@@ -14,8 +14,9 @@ import pytest
 import sklproxy
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBPACKAGES = ["hashing", "cluster", "debias", "neighbors", "metrics", "datasets", "displays",
-               "nn", "utils"]
+SUBPACKAGES = ["hashing", "cluster", "debias", "classification", "neighbors", "metrics",
+               "datasets", "inspection", "displays", "nn", "exceptions", "parallel", "utils",
+               "_training"]
 
 
 def _api_reference() -> set[str]:
@@ -37,16 +38,23 @@ def test_every_public_name_is_in_the_api_reference():
                for name in importlib.import_module(f"sklproxy.{sub}").__all__
                if f"sklproxy.{sub}.{name}" not in listed]
     assert not missing, f"add these to docs/api.rst: {missing}"
-    # the top-level re-exports are documented under their subpackage
+    # the top-level re-exports are documented under their subpackage (the
+    # configuration functions under the top-level package itself)
     for name in sklproxy.__all__:
         obj = getattr(sklproxy, name)
-        assert f"{obj.__module__.rsplit('.', 1)[0]}.{name}" in listed
+        assert f"{obj.__module__.rsplit('.', 1)[0]}.{name}" in listed, name
 
 
 def test_the_site_includes_the_guide_methods_gallery_benchmarks_and_changelog():
+    """The top navigation: user guide (guide, methods, scaling, changelog), gallery, API,
+    benchmarks; on the PyData theme (scikit-learn-contrib's)."""
     toc = (ROOT / "docs" / "contents.rst").read_text()
-    for page in ("index", "methods", "auto_examples/index", "api", "benchmarks", "changelog"):
+    for page in ("user_guide", "auto_examples/index", "api", "benchmarks"):
         assert re.search(rf"^   {re.escape(page)}$", toc, re.M), page
+    guide = (ROOT / "docs" / "user_guide.rst").read_text()
+    for page in ("index", "methods", "scaling", "changelog"):
+        assert re.search(rf"^   {re.escape(page)}$", guide, re.M), page
+    assert 'html_theme = "pydata_sphinx_theme"' in (ROOT / "docs" / "conf.py").read_text()
     assert "../CHANGELOG.md" in (ROOT / "docs" / "changelog.md").read_text()
 
 

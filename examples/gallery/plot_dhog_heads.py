@@ -21,12 +21,13 @@ for k-means (the methods page has the figures).
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
 
-from sklproxy.cluster import DHOGClusterer
+from sklproxy.cluster import DHOGClusterer, HeadOptions
 from sklproxy.metrics import cluster_accuracy
 
 X, y = load_digits(return_X_y=True)
 images = (X / 16.0).reshape(-1, 8, 8)
-dhog = DHOGClusterer(n_clusters=10, n_heads=4, n_repeats=2, n_overcluster=30, backbone="convnet",
+dhog = DHOGClusterer(n_clusters=10, n_heads=4, n_repeats=2, heads=HeadOptions(n_overcluster=30),
+                     backbone="convnet",
                      width=16, max_epochs=12, batch_size=128, lr=2e-3, device="cpu",
                      random_state=0).fit(images)
 print(f"selected head: {dhog.best_head_}, accuracy {cluster_accuracy(y, dhog.labels_):.3f}")

@@ -5,7 +5,7 @@ The gradient ratio on the one-pixel problem
 Set pixel ``k`` of the first row of every image of class ``k``: the pixel
 predicts the label perfectly, and a network soon relies on it. The gradient
 ratio, ``mean_i ||dL/dx_causal_i|| / ||dL/dx_spurious_i||``
-(:func:`sklproxy.datasets.gradient_ratio`), shows the switch: it falls below
+(:func:`sklproxy.inspection.gradient_ratio`), shows the switch: it falls below
 1 as the loss becomes more sensitive to the one pixel than to the whole
 digit. On a test set whose pixel is random, a network that relies on the
 pixel scores near chance.

@@ -54,7 +54,8 @@ DebiasingDisplay.from_estimator(lad, Xb_train, y=y_train, n_images=8)
 # The same small LeNet, scored on digits whose background colour is random.
 from sklearn.base import clone
 
-from sklproxy.debias import ImageClassifier, LADClassifier
+from sklproxy.classification import ImageClassifier
+from sklproxy.debias import LADClassifier
 
 clf = ImageClassifier(backbone="lenet", width=8, max_epochs=10, batch_size=64, augment=None,
                       device="cpu", random_state=0)

@@ -12,19 +12,21 @@ shows where the hard items gather.
 # %%
 # Fit a hasher with the split-balance term
 # ----------------------------------------
-# ``gamma > 0`` asks each node to send half of each class's items to either
-# side, so the tree spreads every class over its leaves.
+# ``SplitBalance(gamma=...)`` (experimental) asks each node to send half of
+# each class's items to either side, so the tree spreads every class over its
+# leaves.
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from sklproxy.hashing import DDTLHasher
+from sklproxy.hashing import DDTLHasher, SplitBalance
 
 X, y = load_digits(return_X_y=True)
 X = (X / 16.0).reshape(-1, 8, 8)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=500, stratify=y,
                                                     random_state=0)
-hasher = DDTLHasher(n_path_bits=4, beta=0.3, gamma=3.0, max_epochs=15, batch_size=64, lr=3e-3,
-                    width=16, device="cpu", random_state=0).fit(X_train, y_train)
+hasher = DDTLHasher(n_path_bits=4, beta=0.3, splits=SplitBalance(gamma=3.0), max_epochs=15,
+                    batch_size=64, lr=3e-3, width=16, device="cpu",
+                    random_state=0).fit(X_train, y_train)
 print(f"test accuracy of the class bits: {(hasher.predict(X_test) == y_test).mean():.3f}")
 
 # %%

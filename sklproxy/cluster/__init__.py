@@ -1,5 +1,6 @@
-"""Deep clustering: DHOGClusterer."""
+"""Deep clustering: DHOGClusterer (a hierarchy of IIC heads pushed apart) and its head options."""
 
 from ._dhog import DHOGClusterer
+from ._options import HeadOptions
 
-__all__ = ["DHOGClusterer"]
+__all__ = ["DHOGClusterer", "HeadOptions"]

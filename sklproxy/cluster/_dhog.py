@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 import math
 import warnings
 from numbers import Integral, Real
@@ -14,26 +12,28 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval, StrOptions
-from skorch.callbacks import LRScheduler
-from torch import nn
 
+from .._training import (
+    BACKBONE_CONSTRAINTS,
+    TRAINING_CONSTRAINTS,
+    NetEstimatorMixin,
+    TensorPairDataset,
+    to_storage,
+)
 from ..nn.augment import Sobel, dhog_augment
 from ..nn.backbones import BACKBONES, Standardize, build_backbone, resolve_backbone_name
 from ..nn.heads import DHOGHeads, _is_staged
 from ..parallel import batched_inference
 from ..utils import (
-    BACKBONE_CONSTRAINTS,
-    TRAINING_CONSTRAINTS,
-    NetEstimatorMixin,
-    StopOnNonFinite,
-    TensorPairDataset,
+    cpu_threads,
+    fit_context,
     resolve_device,
+    resolve_options,
     seed_from_random_state,
-    to_storage,
-    torch_seeded,
     validate_input,
 )
 from ._net import DHOGModule, DHOGNet
+from ._options import HeadOptions
 
 __all__ = ["DHOGClusterer"]
 
@@ -127,22 +127,21 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
     Parameters
     ----------
     n_clusters : int, default=10
-        Clusters of each head (1 is accepted but has nothing to learn); at
-        most the number of training samples.
+        Clusters of each head: at least 2 and at most the number of training
+        samples.
     n_heads : int, default=4
     alpha : float, default=0.2
         Per-head weight of the push term (0: the IIC ablation).
     n_repeats : int, default=4
         Views of each image per step (at least 2).
-    n_overcluster : int or "auto", default="auto"
-        If positive, every head gets a sibling overclustering head with this
-        many clusters on the same features (IIC's auxiliary overclustering);
-        its pull term is added to the objective, it takes no part in the
-        push term and it is not used for predictions. ``"auto"``:
-        ``5 * n_clusters``; 0: none.
+    heads : HeadOptions or None, default=None
+        The heads' hidden units, their overclustering siblings and IIC's
+        optional Sobel input (:class:`~sklproxy.cluster.HeadOptions`; None:
+        its defaults). Tunable as ``heads__n_overcluster`` and so on.
     backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
-        ``"auto"``: ``"mlp"`` for vectors, ``"convnet"`` for images smaller
-        than 16 px, ``"resnet18"`` otherwise. A named backbone without stages
+        ``"auto"``: ``"mlp"`` for vectors; for images ``"convnet"`` on the
+        CPU and, on a GPU, ``"convnet"`` below 16 px and ``"resnet18"`` from
+        16 px (:func:`sklproxy.nn.resolve_backbone_name`). A named backbone without stages
         (``"lenet"``) is refused. A module is copied, never modified; one
         without ``stem``/``stages``/``stage_channels`` carries every head on
         its final features (with a warning).
@@ -155,16 +154,14 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         :class:`~sklproxy.nn.augment.ViewPolicy` for images, noise + feature
         masking for vectors). Pass your own ``ViewPolicy(...)`` to change
         the operations, crop sizes or colour scrambling.
-    sobel : bool, default=False
-        IIC's Sobel preprocessing (grey-level gradients, 2 channels) inside
-        the model, applied to every view and at prediction time. It removes
-        colour and brightness; DHOG's thesis does without it.
     image_shape : tuple or None, default=None
         ``(H, W)`` or ``(C, H, W)`` of flattened images given as 2-D ``X``.
     max_epochs : int or "auto", default="auto"
         ``"auto"``: enough epochs for about 2000 optimisation steps, and at
         least 20 (8x8 digits: 143 epochs; the count of steps matters, not
-        of epochs).
+        of epochs). What the defaults cost on a 2-core CPU (one torch
+        thread): about 4.5 minutes for 5000 Fashion-MNIST images at 28x28
+        (B4 on the benchmarks page).
     batch_size : int, default=128
         Images per step; each is augmented ``n_repeats`` times. The last,
         smaller batch of an epoch is dropped (the order changes each epoch).
@@ -225,11 +222,12 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_repeats": [Interval(Integral, 2, None, closed="left")],
-        "n_overcluster": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "sobel": ["boolean"],
+        "heads": [HeadOptions, None],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
     }
+
+    _default_augment = staticmethod(dhog_augment)
 
     def __init__(
         self,
@@ -238,11 +236,10 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         n_heads=4,
         alpha=0.2,
         n_repeats=4,
-        n_overcluster="auto",
+        heads=None,
         backbone="auto",
         width=None,
         augment="auto",
-        sobel=False,
         image_shape=None,
         max_epochs="auto",
         batch_size=128,
@@ -256,11 +253,10 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         self.n_heads = n_heads
         self.alpha = alpha
         self.n_repeats = n_repeats
-        self.n_overcluster = n_overcluster
+        self.heads = heads
         self.backbone = backbone
         self.width = width
         self.augment = augment
-        self.sobel = sobel
         self.image_shape = image_shape
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -285,33 +281,45 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         -------
         self : DHOGClusterer
         """
+        heads = resolve_options(self.heads, HeadOptions, param="heads")
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
-        self._check_sizes(X)
+        self._check_sizes(X, heads)
         self.device_ = resolve_device(self.device)
-        self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_)
+        self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_, self.device_)
         self.n_epochs_ = self._resolve_epochs(len(X))
         seed = seed_from_random_state(self.random_state)
         X_t = torch.from_numpy(X)
-        with torch_seeded(seed, self.device_):
-            module = self._make_module(X_t)
-            self.net_ = self._make_net(module, X_t, seed)
+        with fit_context(seed, self.device_):
+            module = self._make_module(X_t, heads)
+            steps_per_epoch = max(1, len(X) // min(self.batch_size, len(X)))
+            self.net_ = self._build_net(
+                DHOGNet, module, seed=seed, max_epochs=self.n_epochs_, stage="DHOGClusterer",
+                schedule="step", steps_per_epoch=steps_per_epoch, drop_last=True,
+                augment=self._augment_factory(X_t), alpha=self.alpha, n_repeats=self.n_repeats,
+            )
             dataset = TensorPairDataset(to_storage(X_t, self.device_))
             self.net_.fit(dataset, None)
         self._selection_seed = seed + 1
-        self._select_head(dataset)
+        with cpu_threads(self.device_):
+            self._select_head(dataset)
         self._warn_if_collapsed()
         return self
 
-    def _check_sizes(self, X: np.ndarray) -> None:
+    def _check_sizes(self, X: np.ndarray, heads: HeadOptions) -> None:
+        if self.n_clusters == 1:
+            raise ValueError(
+                "n_clusters=1 puts every sample in one cluster: there is nothing to learn (the "
+                "mutual information of a single cluster is 0); use n_clusters >= 2."
+            )
         if self.n_clusters > len(X):
             raise ValueError(
                 f"n_clusters={self.n_clusters} is larger than the number of samples "
                 f"({len(X)}); use at most {len(X)} clusters, or fit on more data."
             )
-        if self.sobel and len(self.input_shape_) != 3:
+        if heads.sobel and len(self.input_shape_) != 3:
             raise ValueError(
-                "sobel=True needs images but X holds vectors; pass 3-D/4-D X or "
-                "image_shape=(C, H, W), or use sobel=False."
+                "heads.sobel=True needs images but X holds vectors; pass 3-D/4-D X or "
+                "image_shape=(C, H, W), or use HeadOptions(sobel=False)."
             )
 
     def _resolve_epochs(self, n_samples: int) -> int:
@@ -326,16 +334,16 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
             return 16
         return self.width
 
-    def _make_module(self, X: torch.Tensor) -> DHOGModule:
+    def _make_module(self, X: torch.Tensor, heads: HeadOptions) -> DHOGModule:
         """Sobel (optional), standardisation fitted on the training data, the heads."""
-        sobel = Sobel() if self.sobel else None
+        sobel = Sobel() if heads.sobel else None
         features = X if sobel is None else torch.cat(
             [sobel(chunk) for chunk in X.split(4096)])
         input_shape = tuple(features.shape[1:])
-        n_over = 5 * self.n_clusters if self.n_overcluster == "auto" else self.n_overcluster
-        heads = DHOGHeads(build_backbone(self.backbone_, input_shape, self._resolved_width()),
-                          self.n_clusters, self.n_heads, n_overcluster=n_over)
-        if self.n_heads > 1 and not heads.staged:
+        n_over = 5 * self.n_clusters if heads.n_overcluster == "auto" else heads.n_overcluster
+        network = DHOGHeads(build_backbone(self.backbone_, input_shape, self._resolved_width()),
+                            self.n_clusters, self.n_heads, hidden=heads.hidden, n_overcluster=n_over)
+        if self.n_heads > 1 and not network.staged:
             staged = _staged_backbones(input_shape)
             if isinstance(self.backbone_, str):
                 raise ValueError(
@@ -348,41 +356,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
                 "stages, stage_channels), so all heads share its final features and there is "
                 f"no shallow-to-deep hierarchy; use one of the staged backbones {staged}, or "
                 "give your module those attributes.", UserWarning, stacklevel=4)
-        return DHOGModule(Standardize.fit(features, per_channel=True), heads, sobel)
-
-    def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> DHOGNet:
-        return DHOGNet(
-            module,
-            criterion=nn.Identity,  # the loss lives in DHOGNet.get_loss
-            optimizer=torch.optim.Adam,
-            lr=self.lr,
-            max_epochs=self.n_epochs_,
-            batch_size=self.batch_size,
-            train_split=None,
-            device=self.device_,
-            callbacks=self._training_callbacks(len(X)),
-            alpha=self.alpha,
-            n_repeats=self.n_repeats,
-            augment=self._augment_factory(X),
-            stage="DHOGClusterer",
-            seed=seed,
-            use_amp=self.use_amp,
-            verbose=self.verbose,
-        )
-
-    def _training_callbacks(self, n_samples: int) -> list:
-        """Cosine-annealed learning rate, stepped per optimisation step, and the NaN/inf stop."""
-        steps_per_epoch = max(1, n_samples // min(self.batch_size, n_samples))
-        total = max(1, self.n_epochs_ * steps_per_epoch)
-        return [
-            ("lr_schedule", LRScheduler("CosineAnnealingLR", T_max=total, step_every="batch")),
-            ("nonfinite", StopOnNonFinite()),
-        ]
-
-    def _augment_factory(self, X: torch.Tensor):
-        """``"auto"`` -> :func:`~sklproxy.nn.augment.dhog_augment`; a module is deep-copied."""
-        augment = dhog_augment(X) if isinstance(self.augment, str) else self.augment
-        return None if augment is None else functools.partial(copy.deepcopy, augment)
+        return DHOGModule(Standardize.fit(features, per_channel=True), network, sobel)
 
     def _select_head(self, dataset: TensorPairDataset) -> None:
         """Set the head scores, ``best_head_``, the renumbering and the labels."""
@@ -399,22 +373,34 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         self.labels_ = self.head_labels_[:, self.best_head_].copy()
 
     def _warn_if_collapsed(self) -> None:
-        """A UserWarning, naming the fixes, when the clustering is degenerate."""
-        used = len(np.unique(self.labels_))
-        all_collapsed = not np.any(self.head_scores_ > 0)
-        if self.n_clusters < 2 or (not all_collapsed and used >= math.ceil(self.n_clusters / 2)):
+        """A UserWarning, naming the fixes, when the clustering is degenerate or partly so.
+
+        Degenerate: every head collapsed, or the chosen head uses fewer than
+        half of ``n_clusters`` clusters on the training data. Partly: the
+        chosen head leaves clusters empty, or some cluster holds fewer than a
+        tenth of an even share of the training images.
+        """
+        counts = np.bincount(self.labels_, minlength=self.n_clusters)
+        used = int((counts > 0).sum())
+        tiny = int(((counts > 0) & (counts < 0.1 * len(self.labels_) / self.n_clusters)).sum())
+        problems = []
+        if not np.any(self.head_scores_ > 0):
+            problems.append("every head collapsed (each uses fewer than half of its clusters on "
+                            "two views of the training data)")
+        if used < self.n_clusters:
+            problems.append(f"the chosen head {self.best_head_} leaves {self.n_clusters - used} of "
+                            f"n_clusters={self.n_clusters} clusters empty on the training data")
+        if tiny:
+            problems.append(f"{tiny} of its clusters hold fewer than a tenth of an even share of "
+                            f"the {len(self.labels_)} training images (smallest: "
+                            f"{int(counts[counts > 0].min())})")
+        if not problems:
             return
-        what = ("every head collapsed (each uses fewer than half of its clusters on two "
-                "views of the training data)" if all_collapsed else "")
-        if used < math.ceil(self.n_clusters / 2):
-            what += ("; " if what else "") + (
-                f"the chosen head {self.best_head_} uses only {used} of "
-                f"n_clusters={self.n_clusters} clusters on the training data")
         warnings.warn(
-            f"DHOGClusterer: {what}. Try more optimisation steps (max_epochs, or a "
-            "smaller batch_size), a lower lr, views that keep the images recognisable "
-            "(augment=ViewPolicy(...) with milder operations), a smaller alpha, or "
-            "fewer n_clusters.",
+            f"DHOGClusterer: {'; '.join(problems)}. Try more optimisation steps (max_epochs, or "
+            "a smaller batch_size), a lower lr, views that keep the images recognisable "
+            "(augment=ViewPolicy(...) with milder operations), a smaller alpha, or fewer "
+            "n_clusters.",
             UserWarning, stacklevel=4,
         )
 
@@ -472,7 +458,8 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         or scikit-learn's NMI/ARI scorers instead.
         """
         X = self._validate_fitted_input(X)
-        scores, _ = self._criterion(TensorPairDataset(torch.from_numpy(X)))
+        with cpu_threads(self.device_):
+            scores, _ = self._criterion(TensorPairDataset(torch.from_numpy(X)))
         score = float(scores[self.best_head_])
         if score == 0.0 and self.n_clusters > 1:
             warnings.warn(

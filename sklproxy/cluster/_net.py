@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
+from .._training import DeviceNet, TensorPairDataset
 from ..nn.heads import DHOGHeads
 from ..nn.mutual_info import dhog_objective
-from ..utils import DeviceNet, TensorPairDataset, make_generator
+from ..utils import make_generator
 
 __all__ = ["DHOGModule", "DHOGNet"]
 
@@ -33,27 +34,13 @@ class DHOGModule(nn.Module):
         return self.heads(self.standardize(x))
 
 
-class _FullBatches:
-    """A :class:`~sklproxy.utils.BatchIterator` without its last batch when that is short."""
-
-    def __init__(self, iterator) -> None:
-        self.iterator = iterator
-        self.batch_size = iterator.batch_size
-
-    def __len__(self) -> int:
-        return len(self.iterator.dataset) // self.batch_size
-
-    def __iter__(self):
-        for i, batch in zip(range(len(self)), self.iterator):
-            yield batch
-
-
 class DHOGNet(DeviceNet):
     """skorch net for DHOG: ``n_repeats`` augmentations per image, MI pull minus push.
 
     The loss is ``-(MI_pull - alpha * MI_push)``
     (:func:`sklproxy.nn.mutual_info.dhog_objective`), computed in float32 on
-    the softmax of the heads' logits.
+    the softmax of the heads' logits. Built with ``drop_last=True``: an MI
+    estimate from the few images of a short last batch is noise.
     """
 
     def __init__(self, *args, alpha: float = 0.05, n_repeats: int = 4, **kwargs) -> None:
@@ -61,25 +48,9 @@ class DHOGNet(DeviceNet):
         self.alpha = alpha
         self.n_repeats = n_repeats
 
-    def get_iterator(self, dataset, training=False):
-        """Training drops the last, smaller batch: an MI estimate from a few images is noise.
-
-        The order is reshuffled every epoch, so every image is still seen.
-        """
-        iterator = super().get_iterator(dataset, training=training)
-        if training and isinstance(dataset, TensorPairDataset) and len(dataset) > iterator.batch_size:
-            return _FullBatches(iterator)
-        return iterator
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, _ = batch
+    def make_views(self, X: Tensor) -> Tensor:
         # one augmentation call on R copies: every view drawn independently     (R*B, ...)
-        views = self.augmented(Xi.repeat(self.n_repeats, *([1] * (Xi.ndim - 1))))
-        y_pred = self.infer(views, **fit_params)
-        loss = self.get_loss(y_pred, None, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+        return self.augmented(X.repeat(self.n_repeats, *([1] * (X.ndim - 1))))
 
     def get_loss(self, y_pred, y_true=None, X=None, training=False):
         logits, over = y_pred                                   # (R*B, H, C), (R*B, H, C')

@@ -7,8 +7,10 @@
 * :func:`load_digits28`: scikit-learn's digits as 28x28 images (the CPU
   stand-in for MNIST).
 * :func:`make_colour_biased` and :func:`make_one_pixel` build the
-  colour-biased and one-pixel variants of any grey image set.
-* :func:`gradient_ratio` is the gradient-ratio diagnostic (needs torch).
+  colour-biased and one-pixel variants of any grey image set;
+  :func:`make_corrupted` the corruption-type bias (LfF's Corrupted CIFAR-10
+  lists) and :func:`make_spatial_biased` a class texture or a jittered class
+  patch.
 """
 
 from ._biased import (
@@ -17,7 +19,8 @@ from ._biased import (
     make_colour_biased,
     make_one_pixel,
 )
-from ._diagnostics import gradient_ratio
+from ._corrupted import make_corrupted
+from ._corruptions import CORRUPTION_TYPES, CORRUPTIONS
 from ._digits28 import load_digits28
 from ._fashion_mnist import (
     FASHION_MNIST_CLASSES,
@@ -26,17 +29,23 @@ from ._fashion_mnist import (
     fashion_mnist_superclasses,
     load_fashion_mnist,
 )
+from ._spatial import PATCHES, TEXTURES, make_spatial_biased
 
 __all__ = [
     "BACKGROUND_COLOURS",
+    "CORRUPTIONS",
+    "CORRUPTION_TYPES",
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_SUPERCLASSES",
     "FASHION_MNIST_SUPERCLASS_NAMES",
     "FOREGROUND_COLOURS",
+    "PATCHES",
+    "TEXTURES",
     "fashion_mnist_superclasses",
-    "gradient_ratio",
     "load_digits28",
     "load_fashion_mnist",
     "make_colour_biased",
+    "make_corrupted",
     "make_one_pixel",
+    "make_spatial_biased",
 ]

@@ -22,36 +22,14 @@ __all__ = [
 ]
 
 # 8-bit RGB class colours, one row per class (methods page, "Colour-biased data").
-FOREGROUND_COLOURS = np.array(  # LfF colored MNIST
-    [
-        [251, 80, 43],
-        [253, 233, 90],
-        [172, 118, 148],
-        [200, 212, 153],
-        [22, 198, 250],
-        [82, 245, 114],
-        [6, 60, 193],
-        [142, 26, 194],
-        [53, 100, 5],
-        [213, 52, 68],
-    ],
-    dtype=np.uint8,
-)
-BACKGROUND_COLOURS = np.array(  # ReBias colour MNIST
-    [
-        [255, 0, 0],
-        [0, 255, 0],
-        [0, 0, 255],
-        [225, 225, 0],
-        [225, 0, 225],
-        [0, 255, 255],
-        [255, 128, 0],
-        [255, 0, 128],
-        [128, 0, 255],
-        [128, 128, 128],
-    ],
-    dtype=np.uint8,
-)
+# LfF's coloured MNIST, classes 0-4 then 5-9
+FOREGROUND_COLOURS = np.array([[251, 80, 43], [253, 233, 90], [172, 118, 148], [200, 212, 153],
+                               [22, 198, 250], [82, 245, 114], [6, 60, 193], [142, 26, 194],
+                               [53, 100, 5], [213, 52, 68]], dtype=np.uint8)
+# ReBias's colour MNIST
+BACKGROUND_COLOURS = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [225, 225, 0], [225, 0, 225],
+                               [0, 255, 255], [255, 128, 0], [255, 0, 128], [128, 0, 255],
+                               [128, 128, 128]], dtype=np.uint8)
 FOREGROUND_COLOURS.setflags(write=False)
 BACKGROUND_COLOURS.setflags(write=False)
 
@@ -66,6 +44,8 @@ _CHUNK = 4096  # images per connected-component pass (bounds the label array)
 
 def _infer_max_value(X: np.ndarray) -> float:
     """Nominal full-scale value of an image set: 1, 16 (8x8 digits) or 255."""
+    if X.size and not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinity; pass finite image intensities.")
     top = float(X.max()) if X.size else 1.0
     for nominal in (1.0, 16.0, 255.0):
         if top <= nominal:
@@ -451,7 +431,7 @@ def make_one_pixel(
 
     See Also
     --------
-    sklproxy.datasets.gradient_ratio : Whether a network uses the pixel.
+    sklproxy.inspection.gradient_ratio : Whether a network uses the pixel.
 
     Examples
     --------

@@ -1,11 +1,21 @@
-"""Debiasing: LADDebiaser (latent adversarial debiasing), LADClassifier and the final image classifier."""
+"""Debiasing: LADDebiaser (latent adversarial debiasing), LADClassifier and their options.
 
-from ._classifier import ImageClassifier
+The debiasing step is a strategy object (:class:`Substitute`, :class:`Walk`,
+:class:`QEWalk`) or its name; :class:`VQVAEOptions` and
+:class:`LatentClassifierOptions` group the settings of the two sub-models.
+The final image classifier lives in :mod:`sklproxy.classification`.
+"""
+
 from ._lad import LADDebiaser
 from ._lad_classifier import LADClassifier
+from ._options import LatentClassifierOptions, QEWalk, Substitute, VQVAEOptions, Walk
 
 __all__ = [
-    "ImageClassifier",
     "LADClassifier",
     "LADDebiaser",
+    "LatentClassifierOptions",
+    "QEWalk",
+    "Substitute",
+    "VQVAEOptions",
+    "Walk",
 ]

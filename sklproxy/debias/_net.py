@@ -6,12 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._training import DeviceNet
 from ..nn.substitute import substitute
 from ..nn.vqvae import quantise
 from ..nn.walk import qe_walk
-from ..utils import DeviceNet
 
-__all__ = ["ClassifierModule", "ClassifierNet", "LatentDebias", "LatentMLP", "VQVAENet"]
+__all__ = ["LatentDebias", "LatentMLP", "VQVAENet"]
 
 
 class LatentMLP(nn.Module):
@@ -37,7 +37,7 @@ class LatentDebias(nn.Module):
     from a keyed hash of the image's own codes (:meth:`hashed_targets`);
     ``"walk"`` / ``"qe-walk"``: the QE-walk under the latent classifier ``f``
     (deterministic). Called as ``module(x, generator)``, it is an
-    augmentation module for :class:`ClassifierNet` (a new end point for every
+    augmentation module for an image classifier's net (a new end point for every
     batch); the estimators call it with explicit ``targets``.
 
     Parameters
@@ -144,23 +144,18 @@ class VQVAENet(DeviceNet):
         left = int(torch.randint(0, x.shape[-1] - self.crop + 1, (1,), generator=gen))
         return x[..., top:top + self.crop, left:left + self.crop]
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, _ = batch
-        Xi = self._crop(Xi)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, None, X=Xi, training=True)
-        loss.backward()
-        quantizer = self.module_.quantizer
+    def make_views(self, X: Tensor) -> Tensor:
+        return self._crop(X)
+
+    def after_backward(self, X: Tensor, inputs: Tensor, y_pred) -> None:
         # count assignments on the host (the shape is known): reading the
         # quantizer's ``seen`` buffer every step would wait for the device
         self.seen_ += y_pred[3].numel()
         if self.restart_every and self.seen_ >= self.restart_every:
             with torch.no_grad():
-                h = self.module_.encode(Xi)
-            quantizer.restart_dead_codes(h, getattr(self, "generator_", None))
+                h = self.module_.encode(inputs)
+            self.module_.quantizer.restart_dead_codes(h, getattr(self, "generator_", None))
             self.seen_ = 0
-        return {"loss": loss, "y_pred": y_pred}
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
@@ -174,32 +169,3 @@ class VQVAENet(DeviceNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         recon, target, vq_loss, _ = y_pred
         return F.mse_loss(recon.float(), target.float()) + vq_loss.float()
-
-
-class ClassifierModule(nn.Module):
-    """``Standardize`` -> backbone -> linear head: logits ``(B, K)``."""
-
-    def __init__(self, standardize: nn.Module, backbone: nn.Module, n_classes: int) -> None:
-        super().__init__()
-        self.standardize = standardize
-        self.backbone = backbone
-        self.head = nn.Linear(backbone.out_features, n_classes)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.backbone(self.standardize(x)))
-
-
-class ClassifierNet(DeviceNet):
-    """Cross-entropy classifier net with batched on-device augmentation."""
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch
-        Xi = self.augmented(Xi)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        return super().get_loss(y_pred.float(), y_true, X=X, training=training)

@@ -8,7 +8,96 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["as_display_images", "image_grid_axes", "require_matplotlib"]
+__all__ = ["Display", "GridDisplay", "as_display_images", "as_numpy", "image_grid_axes",
+           "label_names", "require_matplotlib"]
+
+
+class Display:
+    """What every display shares: ``plot(ax=...)`` draws and keeps the artists.
+
+    A display is built from arrays (``from_predictions``) or from a fitted
+    estimator (``from_estimator``), which both call :meth:`plot`. Subclasses
+    implement ``_draw(ax)``; :meth:`plot` makes the Axes, calls it and sets
+    ``ax_`` (or ``axes_``) and ``figure_``.
+    """
+
+    #: Size of a new figure, in inches.
+    _figsize: tuple[float, float] = (6.0, 4.0)
+
+    def plot(self, *, ax: Any = None) -> Any:
+        """Draw the display.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes or None, default=None
+            Where to draw; None creates a figure. Displays made of a grid of
+            images also take an array-like of Axes of the grid's size, or one
+            Axes whose area they divide into the grid (as scikit-learn's
+            ``PartialDependenceDisplay`` does).
+
+        Returns
+        -------
+        self
+            The display, with its artists set.
+        """
+        fig, ax = get_ax(ax, f"{type(self).__name__}.plot", figsize=self._size())
+        self._draw(ax)
+        self.ax_, self.figure_ = ax, fig
+        return self
+
+    def _size(self) -> tuple[float, float]:
+        return self._figsize
+
+    def _draw(self, ax: Any) -> None:  # pragma: no cover - every display overrides it
+        raise NotImplementedError
+
+
+class GridDisplay(Display):
+    """A display drawn into a ``(n_rows, n_cols)`` grid of image cells (``axes_``)."""
+
+    #: Side of one cell of a new figure, in inches.
+    _cell: float = 1.1
+
+    def plot(self, *, ax: Any = None) -> Any:
+        n_rows, n_cols = self._grid_shape()
+        fig, axes = image_grid_axes(n_rows, n_cols, ax, f"{type(self).__name__}.plot",
+                                    cell=self._cell)
+        self._draw(axes)
+        self.axes_, self.figure_ = axes, fig
+        return self
+
+    plot.__doc__ = Display.plot.__doc__
+
+    def _grid_shape(self) -> tuple[int, int]:  # pragma: no cover - every grid overrides it
+        raise NotImplementedError
+
+
+def as_numpy(X: Any) -> NDArray[Any]:
+    """``X`` as a NumPy array (torch tensors are moved to the CPU first)."""
+    if hasattr(X, "detach"):  # torch.Tensor
+        X = X.detach().cpu().numpy()
+    return np.asarray(X)
+
+
+def label_names(labels: Any, display_labels: Any = None) -> list[str] | None:
+    """The text shown for each label: ``display_labels[label]`` (a sequence indexed by
+    integer labels, or a mapping), else the label itself; None for None."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels).ravel()
+    if display_labels is None:
+        return [str(v) for v in labels]
+    if isinstance(display_labels, dict):
+        return [str(display_labels.get(v, v)) for v in labels.tolist()]
+    names = list(display_labels)
+    out = []
+    for v in labels.tolist():
+        if not isinstance(v, (int, np.integer)) or not 0 <= int(v) < len(names):
+            raise ValueError(
+                f"display_labels has {len(names)} names but a label is {v!r}; pass one name "
+                "per integer label 0..K-1, or a dict from label to name.")
+        out.append(str(names[int(v)]))
+    return out
 
 
 def require_matplotlib(caller: str) -> Any:
@@ -23,12 +112,6 @@ def require_matplotlib(caller: str) -> Any:
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def _as_numpy(X: Any) -> NDArray[Any]:
-    if hasattr(X, "detach"):  # torch.Tensor
-        X = X.detach().cpu().numpy()
-    return np.asarray(X)
 
 
 def image_shape_of(estimator: Any) -> tuple[int, ...] | None:
@@ -51,7 +134,7 @@ def as_display_images(
     linearly from ``value_range`` (default: the min and max of ``X``) to
     [0, 1], so images shown side by side share one scale.
     """
-    X = _as_numpy(X).astype(np.float64, copy=False)
+    X = as_numpy(X).astype(np.float64, copy=False)
     if X.ndim == 2:
         if image_shape is None:
             side = math.isqrt(X.shape[1])
@@ -86,15 +169,25 @@ def as_display_images(
 def image_grid_axes(
     n_rows: int, n_cols: int, ax: Any, caller: str, *, cell: float = 1.1
 ) -> tuple[Any, NDArray[Any]]:
-    """A ``(n_rows, n_cols)`` array of axes: new ones, or ``ax`` if it is such an array.
+    """A ``(n_rows, n_cols)`` array of axes: new ones, ``ax`` itself, or a grid inside ``ax``.
 
-    Returns ``(figure, axes)``. ``ax`` may be None (a new figure), or an
+    Returns ``(figure, axes)``. ``ax`` may be None (a new figure), one Axes
+    (its area is divided into the grid and the Axes itself hidden), or an
     array-like of ``n_rows * n_cols`` Axes from one figure.
     """
     plt = require_matplotlib(caller)
     if ax is None:
         fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell * n_cols + 0.6, cell * n_rows + 0.6),
                                  squeeze=False, layout="constrained")
+        return fig, axes
+    if hasattr(ax, "get_subplotspec") and ax.get_subplotspec() is not None:
+        fig = ax.figure
+        grid = ax.get_subplotspec().subgridspec(n_rows, n_cols)
+        ax.set_axis_off()
+        axes = np.empty((n_rows, n_cols), dtype=object)
+        for r in range(n_rows):
+            for c in range(n_cols):
+                axes[r, c] = fig.add_subplot(grid[r, c])
         return fig, axes
     axes = np.asarray(ax, dtype=object)
     if axes.size != n_rows * n_cols:
@@ -125,3 +218,13 @@ def get_ax(ax: Any, caller: str, figsize: tuple[float, float] = (6.0, 4.0)) -> t
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax.figure, ax
+
+
+def majority_label(labels: NDArray[Any], display_labels: Any = None) -> tuple[str, float] | None:
+    """``(name, share)`` of the most common of ``labels`` (ties: the smallest), None if empty."""
+    if len(labels) == 0:
+        return None
+    values, freq = np.unique(labels, return_counts=True)
+    best = int(freq.argmax())
+    (name,) = label_names(values[best:best + 1], display_labels)
+    return name, float(freq[best] / len(labels))

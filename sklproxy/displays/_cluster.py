@@ -8,17 +8,28 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.utils import check_random_state
 
-from ._base import as_display_images, blank, get_ax, image_grid_axes, image_shape_of, show_image
+from ._base import (
+    Display,
+    GridDisplay,
+    as_display_images,
+    as_numpy,
+    blank,
+    image_shape_of,
+    majority_label,
+    show_image,
+)
 
 __all__ = ["ClusterGridDisplay", "HeadAccuracyDisplay"]
 
 
-class ClusterGridDisplay:
+class ClusterGridDisplay(GridDisplay):
     """Sample images of each cluster, one row per cluster.
 
     Works for any clustering: the labels of a
-    :class:`~sklproxy.cluster.DHOGClusterer` head, of k-means, etc. Create
-    it with :meth:`from_estimator` or :meth:`from_predictions`.
+    :class:`~sklproxy.cluster.DHOGClusterer` head, of k-means, etc. With
+    labels ``y``, each row is captioned with its most common class (named by
+    ``display_labels``). Create it with :meth:`from_estimator` or
+    :meth:`from_predictions`.
 
     Parameters
     ----------
@@ -28,6 +39,8 @@ class ClusterGridDisplay:
         Per cluster, up to ``n_images`` images in [0, 1].
     counts : ndarray of shape (n_shown_clusters,)
         Items in each cluster.
+    majority : list or None
+        Per cluster, ``(class name, share)`` of its most common class, or None.
     title : str or None
         Figure title.
 
@@ -44,49 +57,32 @@ class ClusterGridDisplay:
     >>> import numpy as np
     >>> from sklproxy.displays import ClusterGridDisplay
     >>> X = np.random.RandomState(0).rand(12, 8, 8)
-    >>> disp = ClusterGridDisplay.from_predictions([0, 1, 2] * 4, X, n_images=3)
-    >>> disp.axes_.shape, disp.counts.tolist()
-    ((3, 4), [4, 4, 4])
+    >>> disp = ClusterGridDisplay.from_predictions([0, 1, 2] * 4, X, n_images=3,
+    ...                                            y=[0] * 12, display_labels=["shoe"])
+    >>> disp.axes_.shape, disp.counts.tolist(), disp.majority[0]
+    ((3, 4), [4, 4, 4], ('shoe', 1.0))
     """
 
+    _cell = 0.8
+
     def __init__(self, clusters: NDArray[Any], cluster_images: list[NDArray[Any]],
-                 counts: NDArray[np.int64], *, title: str | None = None) -> None:
+                 counts: NDArray[np.int64], *, majority: list[tuple[str, float] | None] | None = None,
+                 title: str | None = None) -> None:
         self.clusters = clusters
         self.cluster_images = cluster_images
         self.counts = counts
+        self.majority = majority
         self.title = title
 
-    def plot(self, *, ax: Any = None) -> ClusterGridDisplay:
-        """Draw one row per cluster.
+    def _grid_shape(self) -> tuple[int, int]:
+        return len(self.clusters), 1 + max((len(im) for im in self.cluster_images), default=0)
 
-        Parameters
-        ----------
-        ax : array-like of Axes or None, default=None
-
-        Returns
-        -------
-        self : ClusterGridDisplay
-        """
-        n_images = max((len(im) for im in self.cluster_images), default=0)
-        fig, axes = image_grid_axes(len(self.clusters), 1 + n_images, ax,
-                                    "ClusterGridDisplay.plot", cell=0.8)
-        images, texts = [], []
-        for r, cluster in enumerate(self.clusters):
-            blank(axes[r, 0])
-            texts.append(axes[r, 0].text(0.5, 0.5, f"cluster {cluster}\nn={int(self.counts[r])}",
-                                         ha="center", va="center", fontsize=7,
-                                         transform=axes[r, 0].transAxes))
-            row = []
-            for c in range(n_images):
-                if c < len(self.cluster_images[r]):
-                    row.append(show_image(axes[r, 1 + c], self.cluster_images[r][c]))
-                else:
-                    blank(axes[r, 1 + c])
-            images.append(row)
+    def _draw(self, axes: Any) -> None:
+        heads = [f"cluster {cluster}" for cluster in self.clusters]
+        self.texts_, self.images_ = draw_rows(axes, heads, self.counts, self.majority,
+                                              self.cluster_images)
         if self.title:
-            fig.suptitle(self.title, fontsize=9)
-        self.axes_, self.images_, self.texts_, self.figure_ = axes, images, texts, fig
-        return self
+            axes[0, 0].figure.suptitle(self.title, fontsize=9)
 
     @classmethod
     def from_predictions(
@@ -94,6 +90,8 @@ class ClusterGridDisplay:
         labels: ArrayLike,
         X: ArrayLike,
         *,
+        y: ArrayLike | None = None,
+        display_labels: Any = None,
         n_images: int = 10,
         max_clusters: int | None = None,
         image_shape: tuple[int, ...] | None = None,
@@ -108,6 +106,11 @@ class ClusterGridDisplay:
         labels : array-like of shape (n_samples,)
         X : array-like of shape (n_samples, ...)
             Images: ``(n, H, W)``, ``(n, C, H, W)`` or flattened with ``image_shape``.
+        y : array-like of shape (n_samples,) or None, default=None
+            Class labels, to caption each cluster with its most common class.
+        display_labels : sequence or dict or None, default=None
+            Names of the classes: ``display_labels[k]`` for integer label
+            ``k``, or a mapping from label to name; None shows the labels.
         n_images : int, default=10
             Images per cluster, drawn at random.
         max_clusters : int or None, default=None
@@ -115,14 +118,13 @@ class ClusterGridDisplay:
         image_shape : tuple or None, default=None
         random_state : int, RandomState or None, default=0
         title : str or None, default=None
-        ax : array-like of Axes or None, default=None
+        ax : Axes, array-like of Axes or None, default=None
 
         Returns
         -------
         display : ClusterGridDisplay
         """
-        X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X)
-        labels = np.asarray(labels)
+        X, labels = as_numpy(X), np.asarray(labels)
         if labels.shape != (len(X),):
             raise ValueError(f"labels must have shape ({len(X)},); got {labels.shape}.")
         rng = check_random_state(random_state)
@@ -130,23 +132,16 @@ class ClusterGridDisplay:
         clusters, counts = np.unique(labels, return_counts=True)
         order = np.lexsort((clusters, -counts)) if max_clusters else np.arange(len(clusters))
         order = order[:max_clusters] if max_clusters else order
-        images = [shown[np.sort(rng.permutation(np.flatnonzero(labels == clusters[i]))[:n_images])]
-                  for i in order]
-        return cls(clusters[order], images, counts[order], title=title).plot(ax=ax)
+        members = [np.flatnonzero(labels == clusters[i]) for i in order]
+        images = [shown[np.sort(rng.permutation(m)[:n_images])] for m in members]
+        majority = None if y is None else [majority_label(np.asarray(y)[m], display_labels)
+                                           for m in members]
+        return cls(clusters[order], images, counts[order], majority=majority,
+                   title=title).plot(ax=ax)
 
     @classmethod
-    def from_estimator(
-        cls,
-        estimator: Any,
-        X: ArrayLike,
-        *,
-        head: int | None = None,
-        n_images: int = 10,
-        max_clusters: int | None = None,
-        image_shape: tuple[int, ...] | None = None,
-        random_state: int | np.random.RandomState | None = 0,
-        ax: Any = None,
-    ) -> ClusterGridDisplay:
+    def from_estimator(cls, estimator: Any, X: ArrayLike, *, head: int | None = None,
+                       **kwargs: Any) -> ClusterGridDisplay:
         """Cluster ``X`` with a fitted clusterer and plot the clusters.
 
         Parameters
@@ -158,8 +153,10 @@ class ClusterGridDisplay:
         head : int or None, default=None
             Which DHOG head to show; None: the estimator's ``predict``
             (DHOG's selected head, ``best_head_``).
-        n_images, max_clusters, image_shape, random_state, ax
-            As in :meth:`from_predictions`.
+        **kwargs
+            ``y``, ``display_labels``, ``n_images``, ``max_clusters``,
+            ``image_shape`` (default: the estimator's fitted image shape),
+            ``random_state``, ``ax``: as in :meth:`from_predictions`.
 
         Returns
         -------
@@ -172,13 +169,37 @@ class ClusterGridDisplay:
         else:
             labels = estimator.predict_heads(X)[:, head]
             title = f"head {head}"
-        shape = image_shape if image_shape is not None else image_shape_of(estimator)
-        return cls.from_predictions(labels, X, n_images=n_images, max_clusters=max_clusters,
-                                    image_shape=shape, random_state=random_state, title=title,
-                                    ax=ax)
+        kwargs.setdefault("image_shape", image_shape_of(estimator))
+        return cls.from_predictions(labels, X, title=title, **kwargs)
 
 
-class HeadAccuracyDisplay:
+def draw_rows(axes: Any, heads: list[str], counts: Any, majority: list | None,
+              images: list[NDArray[Any]]) -> tuple[list[Any], list[list[Any]]]:
+    """One grid row per item group: a caption cell (name, count, majority label), then images.
+
+    Returns ``(texts, images)``: the caption Text of each row and the
+    AxesImages of each row; cells without an image are blanked.
+    """
+    texts, shown = [], []
+    for r, head in enumerate(heads):
+        caption = f"{head}\nn={int(counts[r])}"
+        if majority is not None and majority[r] is not None:
+            name, share = majority[r]
+            caption += f"\n{name}: {100 * share:.0f}%"
+        blank(axes[r, 0])
+        texts.append(axes[r, 0].text(0.5, 0.5, caption, ha="center", va="center", fontsize=7,
+                                     transform=axes[r, 0].transAxes))
+        row = []
+        for c, cell in enumerate(axes[r, 1:]):
+            if c < len(images[r]):
+                row.append(show_image(cell, images[r][c]))
+            else:
+                blank(cell)
+        shown.append(row)
+    return texts, shown
+
+
+class HeadAccuracyDisplay(Display):
     """Accuracy of each clustering head, shallow to deep, and the head chosen without labels.
 
     Bars give each head's accuracy under the best one-to-one matching of
@@ -209,24 +230,15 @@ class HeadAccuracyDisplay:
     ([1.0, 0.5], 2)
     """
 
+    _figsize = (5.5, 3.2)
+
     def __init__(self, accuracies: NDArray[np.float64], *, head_scores: ArrayLike | None = None,
                  best_head: int | None = None) -> None:
         self.accuracies = accuracies
         self.head_scores = head_scores
         self.best_head = best_head
 
-    def plot(self, *, ax: Any = None) -> HeadAccuracyDisplay:
-        """Draw the bars (and the selection score).
-
-        Parameters
-        ----------
-        ax : matplotlib Axes or None, default=None
-
-        Returns
-        -------
-        self : HeadAccuracyDisplay
-        """
-        fig, ax = get_ax(ax, "HeadAccuracyDisplay.plot", figsize=(5.5, 3.2))
+    def _draw(self, ax: Any) -> None:
         heads = np.arange(len(self.accuracies))
         self.bars_ = ax.bar(heads, self.accuracies, color="tab:blue", alpha=0.8,
                             label="accuracy (Hungarian)")
@@ -245,19 +257,11 @@ class HeadAccuracyDisplay:
             title += f"; selected head {self.best_head} outlined"
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="lower right")
-        self.ax_, self.figure_ = ax, fig
-        return self
 
     @classmethod
-    def from_predictions(
-        cls,
-        y_true: ArrayLike,
-        head_labels: ArrayLike,
-        *,
-        head_scores: ArrayLike | None = None,
-        best_head: int | None = None,
-        ax: Any = None,
-    ) -> HeadAccuracyDisplay:
+    def from_predictions(cls, y_true: ArrayLike, head_labels: ArrayLike, *,
+                         head_scores: ArrayLike | None = None, best_head: int | None = None,
+                         ax: Any = None) -> HeadAccuracyDisplay:
         """Accuracy of each column of ``head_labels`` against ``y_true``.
 
         Parameters
@@ -274,8 +278,7 @@ class HeadAccuracyDisplay:
         """
         from ..metrics import cluster_accuracy
 
-        labels = np.asarray(head_labels)
-        y_true = np.asarray(y_true)
+        labels, y_true = np.asarray(head_labels), np.asarray(y_true)
         if labels.ndim != 2 or len(labels) != len(y_true):
             raise ValueError(
                 f"head_labels must have shape (n_samples, n_heads) with n_samples={len(y_true)}; "
@@ -289,7 +292,7 @@ class HeadAccuracyDisplay:
                        ax: Any = None) -> HeadAccuracyDisplay:
         """Accuracy of every head of a fitted DHOGClusterer on ``(X, y)``.
 
-        Uses ``predict_heads(X)``, and ``head_scores_`` (measured on the
+        Uses ``predict_heads(X)``, and ``head_scores_`` (computed on the
         training data) and ``best_head_`` for the selection.
 
         Returns

@@ -7,7 +7,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._base import as_display_images, image_shape_of, require_matplotlib, show_image
+from ._base import (
+    GridDisplay,
+    as_display_images,
+    as_numpy,
+    image_grid_axes,
+    image_shape_of,
+    label_names,
+    require_matplotlib,
+    show_image,
+)
 
 __all__ = ["DebiasingDisplay"]
 
@@ -44,7 +53,7 @@ def lad_gate_figures(estimator: Any) -> dict[str, float]:
     return gates
 
 
-class DebiasingDisplay:
+class DebiasingDisplay(GridDisplay):
     """The same images before (top row) and after (bottom row) debiasing, and the gate figures.
 
     The right-hand panel draws the figures that tell whether debiasing did
@@ -60,6 +69,8 @@ class DebiasingDisplay:
         In [0, 1], on one shared scale.
     labels : ndarray of shape (n_images,) or None
     gates : dict of str to float or None
+    display_labels : sequence or dict or None
+        Names of the labels (see :meth:`from_predictions`).
 
     Attributes
     ----------
@@ -81,59 +92,65 @@ class DebiasingDisplay:
     """
 
     def __init__(self, before: NDArray[Any], after: NDArray[Any], *,
-                 labels: NDArray[Any] | None = None, gates: dict[str, float] | None = None) -> None:
+                 labels: NDArray[Any] | None = None, gates: dict[str, float] | None = None,
+                 display_labels: Any = None) -> None:
         self.before = before
         self.after = after
         self.labels = labels
         self.gates = gates
+        self.display_labels = display_labels
 
-    def plot(self, *, figure: Any = None) -> DebiasingDisplay:
-        """Draw the grid and the gate panel.
+    def _grid_shape(self) -> tuple[int, int]:
+        return 2, len(self.before) + bool(self.gates)
 
-        Parameters
-        ----------
-        figure : matplotlib Figure or None, default=None
-            An empty figure to draw into (the layout needs a grid of its
-            own); None creates one.
-
-        Returns
-        -------
-        self : DebiasingDisplay
-        """
-        plt = require_matplotlib("DebiasingDisplay.plot")
+    def plot(self, *, ax: Any = None) -> DebiasingDisplay:
         n = len(self.before)
-        has_gates = bool(self.gates)
-        if figure is None:
-            figure = plt.figure(figsize=(1.0 * n + (5.5 if has_gates else 0.4), 2.8),
-                                layout="constrained")
-        ratios = [1.0] * n + ([4.0] if has_gates else [])
-        grid = figure.add_gridspec(2, len(ratios), width_ratios=ratios)
-        axes = np.empty((2, n), dtype=object)
-        images = np.empty((2, n), dtype=object)
+        if ax is None:  # a new figure: the gate panel spans both rows
+            plt = require_matplotlib("DebiasingDisplay.plot")
+            fig = plt.figure(figsize=(1.0 * n + (5.5 if self.gates else 0.4), 2.8),
+                             layout="constrained")
+            grid = fig.add_gridspec(2, n + bool(self.gates),
+                                    width_ratios=[1.0] * n + ([4.0] if self.gates else []))
+            axes = np.empty((2, n), dtype=object)
+            for r in range(2):
+                for c in range(n):
+                    axes[r, c] = fig.add_subplot(grid[r, c])
+            gate_ax = fig.add_subplot(grid[:, n]) if self.gates else None
+        else:
+            fig, cells = image_grid_axes(*self._grid_shape(), ax, "DebiasingDisplay.plot")
+            axes, gate_ax = cells[:, :n], (cells[0, n] if self.gates else None)
+            if gate_ax is not None:
+                cells[1, n].set_axis_off()
+        self._draw(axes, gate_ax)
+        self.axes_, self.figure_ = axes, fig
+        return self
+
+    plot.__doc__ = GridDisplay.plot.__doc__
+
+    def _draw(self, axes: Any, gate_ax: Any = None) -> None:
+        names = label_names(self.labels, self.display_labels)
+        images = np.empty((2, len(self.before)), dtype=object)
         for row, data in enumerate((self.before, self.after)):
-            for c in range(n):
-                axes[row, c] = figure.add_subplot(grid[row, c])
+            for c in range(len(self.before)):
                 images[row, c] = show_image(axes[row, c], data[c])
-                if row == 0 and self.labels is not None:
-                    axes[row, c].set_title(str(self.labels[c]), fontsize=7)
+                if row == 0 and names is not None:
+                    axes[row, c].set_title(names[c], fontsize=7)
         axes[0, 0].set_ylabel("before", fontsize=8)
         axes[1, 0].set_ylabel("after", fontsize=8)
+        self.images_ = images
         self.gate_ax_ = self.gate_bars_ = None
-        if has_gates:
-            ax = figure.add_subplot(grid[:, n])
-            names = list(self.gates)
-            pos = np.arange(len(names))[::-1]
-            values = [self.gates[k] for k in names]
-            self.gate_bars_ = ax.barh(pos, values, color="tab:purple")
-            ax.bar_label(self.gate_bars_, labels=[f"{v:.2f}" for v in values], fontsize=7,
-                         padding=2)
-            ax.set_yticks(pos, names, fontsize=7)
-            ax.set_xlim(0, 1.15)
-            ax.set_title("gate figures", fontsize=8)
-            ax.tick_params(axis="x", labelsize=7)
-            self.gate_ax_ = ax
-        self.axes_, self.images_, self.figure_ = axes, images, figure
-        return self
+        if gate_ax is not None:
+            keys = list(self.gates)
+            pos = np.arange(len(keys))[::-1]
+            values = [self.gates[k] for k in keys]
+            self.gate_bars_ = gate_ax.barh(pos, values, color="tab:purple")
+            gate_ax.bar_label(self.gate_bars_, labels=[f"{v:.2f}" for v in values], fontsize=7,
+                              padding=2)
+            gate_ax.set_yticks(pos, keys, fontsize=7)
+            gate_ax.set_xlim(0, 1.15)
+            gate_ax.set_title("gate figures", fontsize=8)
+            gate_ax.tick_params(axis="x", labelsize=7)
+            self.gate_ax_ = gate_ax
 
     @classmethod
     def from_predictions(
@@ -142,10 +159,11 @@ class DebiasingDisplay:
         X_after: ArrayLike,
         *,
         y: ArrayLike | None = None,
+        display_labels: Any = None,
         gates: dict[str, float] | None = None,
         n_images: int = 8,
         image_shape: tuple[int, ...] | None = None,
-        figure: Any = None,
+        ax: Any = None,
     ) -> DebiasingDisplay:
         """Plot given images before and after.
 
@@ -157,20 +175,23 @@ class DebiasingDisplay:
             one value scale.
         y : array-like or None, default=None
             Labels shown above the images.
+        display_labels : sequence or dict or None, default=None
+            Names of the labels: ``display_labels[k]`` for integer label
+            ``k``, or a mapping from label to name; None shows the labels.
         gates : dict of str to float or None, default=None
             Figures in [0, 1] for the side panel.
         n_images : int, default=8
         image_shape : tuple or None, default=None
-        figure : matplotlib Figure or None, default=None
+        ax : Axes, array-like of Axes or None, default=None
+            None: a new figure whose gate panel spans both rows. An array of
+            ``2 x (n_images + 1)`` Axes (``2 x n_images`` without gates), or
+            one Axes to divide: the last column's top cell holds the gates.
 
         Returns
         -------
         display : DebiasingDisplay
         """
-        def arr(a: Any) -> NDArray[Any]:
-            return np.asarray(a.detach().cpu() if hasattr(a, "detach") else a)[:n_images]
-
-        before, after = arr(X_before), arr(X_after)
+        before, after = as_numpy(X_before)[:n_images], as_numpy(X_after)[:n_images]
         if before.shape != after.shape:
             raise ValueError(
                 f"X_before {before.shape} and X_after {after.shape} must have the same shape."
@@ -179,30 +200,31 @@ class DebiasingDisplay:
         return cls(as_display_images(before, image_shape, value_range=scale),
                    as_display_images(after, image_shape, value_range=scale),
                    labels=None if y is None else np.asarray(y)[:n_images],
-                   gates=gates).plot(figure=figure)
+                   gates=gates, display_labels=display_labels).plot(ax=ax)
 
     @classmethod
-    def from_estimator(
-        cls,
-        estimator: Any,
-        X: ArrayLike,
-        *,
-        y: ArrayLike | None = None,
-        n_images: int = 8,
-        image_shape: tuple[int, ...] | None = None,
-        figure: Any = None,
-    ) -> DebiasingDisplay:
+    def from_estimator(cls, estimator: Any, X: ArrayLike, *, n_images: int = 8,
+                       **kwargs: Any) -> DebiasingDisplay:
         """Transform the first ``n_images`` of ``X`` with a fitted debiaser and plot both.
 
         The gate panel shows :func:`lad_gate_figures` of the estimator (its
         diagnostics on the training data), when it has them.
 
+        Parameters
+        ----------
+        estimator : fitted debiaser (e.g. LADDebiaser)
+        X : array-like
+        n_images : int, default=8
+        **kwargs
+            ``y``, ``display_labels``, ``image_shape`` (default: the
+            estimator's fitted image shape), ``ax``: as in
+            :meth:`from_predictions`.
+
         Returns
         -------
         display : DebiasingDisplay
         """
-        X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X)[:n_images]
-        shape = image_shape if image_shape is not None else image_shape_of(estimator)
-        return cls.from_predictions(X, estimator.transform(X), y=y,
-                                    gates=lad_gate_figures(estimator) or None,
-                                    n_images=n_images, image_shape=shape, figure=figure)
+        X = as_numpy(X)[:n_images]
+        kwargs.setdefault("image_shape", image_shape_of(estimator))
+        return cls.from_predictions(X, estimator.transform(X), n_images=n_images,
+                                    gates=lad_gate_figures(estimator) or None, **kwargs)

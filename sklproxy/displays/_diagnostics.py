@@ -7,16 +7,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._base import get_ax
+from ._base import Display
 
 __all__ = ["GradientRatioDisplay"]
 
 
-class GradientRatioDisplay:
+class GradientRatioDisplay(Display):
     """The gradient ratio (causal over spurious input gradient) along training.
 
     ``GR = mean_i ||dL/dx_causal_i|| / ||dL/dx_spurious_i||``
-    (:func:`sklproxy.datasets.gradient_ratio`), on a log axis with the line
+    (:func:`sklproxy.inspection.gradient_ratio`), on a log axis with the line
     ``GR = 1``: a network that switches to the spurious signal (the one
     pixel of :func:`sklproxy.datasets.make_one_pixel`) falls below it.
     Optionally a second axis shows an accuracy curve (e.g. on a test set
@@ -56,18 +56,9 @@ class GradientRatioDisplay:
         self.accuracy = None if accuracy is None else np.asarray(accuracy, dtype=np.float64)
         self.accuracy_label = accuracy_label
 
-    def plot(self, *, ax: Any = None) -> GradientRatioDisplay:
-        """Draw the curve.
+    _figsize = (6.0, 3.4)
 
-        Parameters
-        ----------
-        ax : matplotlib Axes or None, default=None
-
-        Returns
-        -------
-        self : GradientRatioDisplay
-        """
-        fig, ax = get_ax(ax, "GradientRatioDisplay.plot", figsize=(6.0, 3.4))
+    def _draw(self, ax: Any) -> None:
         (self.line_,) = ax.plot(self.iterations, self.ratios, "o-", ms=3, color="tab:blue",
                                 label="gradient ratio")
         self.threshold_line_ = ax.axhline(1.0, color="0.4", ls="--", lw=1, label="GR = 1")
@@ -79,6 +70,9 @@ class GradientRatioDisplay:
         if self.crossing_ is not None:
             ax.axvline(self.crossing_, color="tab:red", lw=1, alpha=0.6)
             ax.set_title(f"GR falls below 1 at iteration {self.crossing_}", fontsize=9)
+        elif len(self.iterations):
+            ax.set_title(f"GR stays above 1 for {int(self.iterations[-1])} iterations",
+                         fontsize=9)
         self.accuracy_line_ = None
         if self.accuracy is not None:
             twin = ax.twinx()
@@ -89,8 +83,6 @@ class GradientRatioDisplay:
         handles = [self.line_, self.threshold_line_] + (
             [self.accuracy_line_] if self.accuracy_line_ is not None else [])
         ax.legend(handles=handles, fontsize=7, loc="upper right")
-        self.ax_, self.figure_ = ax, fig
-        return self
 
     @classmethod
     def from_training(
@@ -127,7 +119,7 @@ class GradientRatioDisplay:
             Integer labels.
         causal_mask, spurious_mask : array-like of bool
             Broadcastable to ``X.shape``, as in
-            :func:`sklproxy.datasets.gradient_ratio`.
+            :func:`sklproxy.inspection.gradient_ratio`.
         n_iterations : int, default=300
         every : int, default=10
         batch_size : int, default=64
@@ -144,7 +136,7 @@ class GradientRatioDisplay:
         import torch
         import torch.nn.functional as F
 
-        from ..datasets import gradient_ratio
+        from ..inspection import gradient_ratio
 
         device = next((p.device for p in model.parameters()), torch.device("cpu"))
         Xt = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)

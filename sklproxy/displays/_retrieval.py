@@ -7,21 +7,22 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._base import as_display_images, image_grid_axes, image_shape_of, show_image
+from ._base import GridDisplay, as_display_images, as_numpy, image_shape_of, label_names, show_image
 
 __all__ = ["RetrievalDisplay"]
 
 _HIT, _MISS = "tab:green", "tab:red"
 
 
-class RetrievalDisplay:
+class RetrievalDisplay(GridDisplay):
     """Queries (first column) and their retrieved neighbours, in ranking order.
 
     With labels, each neighbour's frame is green when it shares the query's
-    label and red when not, and the title gives the label. Create it with
-    :meth:`from_estimator` (hash with a fitted hasher, then search with
-    :class:`~sklproxy.neighbors.HammingIndex`) or :meth:`from_predictions`
-    (neighbour indices you computed); both call :meth:`plot`.
+    label and red when not, and the title gives the label (its name, with
+    ``display_labels``). Create it with :meth:`from_estimator` (hash with a
+    fitted hasher, then search with :class:`~sklproxy.neighbors.HammingIndex`,
+    or with an index you fitted) or :meth:`from_predictions` (neighbour
+    indices you computed); both call :meth:`plot`.
 
     Parameters
     ----------
@@ -30,6 +31,8 @@ class RetrievalDisplay:
     neighbor_images : ndarray of shape (n_queries, n_neighbors, H, W[, 3])
     query_labels : ndarray of shape (n_queries,) or None
     neighbor_labels : ndarray of shape (n_queries, n_neighbors) or None
+    display_labels : sequence or dict or None
+        Names of the labels (see :meth:`from_predictions`).
 
     Attributes
     ----------
@@ -57,35 +60,30 @@ class RetrievalDisplay:
         *,
         query_labels: NDArray[Any] | None = None,
         neighbor_labels: NDArray[Any] | None = None,
+        display_labels: Any = None,
     ) -> None:
         self.query_images = query_images
         self.neighbor_images = neighbor_images
         self.query_labels = query_labels
         self.neighbor_labels = neighbor_labels
+        self.display_labels = display_labels
 
-    def plot(self, *, ax: Any = None) -> RetrievalDisplay:
-        """Draw the grid.
+    def _grid_shape(self) -> tuple[int, int]:
+        return self.neighbor_images.shape[0], 1 + self.neighbor_images.shape[1]
 
-        Parameters
-        ----------
-        ax : array-like of matplotlib Axes or None, default=None
-            ``n_queries * (1 + n_neighbors)`` Axes to draw into; None creates
-            a figure.
-
-        Returns
-        -------
-        self : RetrievalDisplay
-        """
+    def _draw(self, axes: Any) -> None:
         n_q, k = self.neighbor_images.shape[:2]
-        fig, axes = image_grid_axes(n_q, 1 + k, ax, "RetrievalDisplay.plot")
         images = np.empty((n_q, 1 + k), dtype=object)
         labelled = self.query_labels is not None and self.neighbor_labels is not None
         self.hits_ = (np.asarray(self.neighbor_labels) == np.asarray(self.query_labels)[:, None]
                       if labelled else None)
+        query_names = label_names(self.query_labels, self.display_labels)
         for i in range(n_q):
             images[i, 0] = show_image(axes[i, 0], self.query_images[i])
-            if self.query_labels is not None:
-                axes[i, 0].set_title(f"query {self.query_labels[i]}", fontsize=7)
+            if query_names is not None:
+                axes[i, 0].set_title(f"query {query_names[i]}", fontsize=7)
+            names = (None if self.neighbor_labels is None
+                     else label_names(self.neighbor_labels[i], self.display_labels))
             for j in range(k):
                 cell = axes[i, 1 + j]
                 images[i, 1 + j] = show_image(cell, self.neighbor_images[i, j])
@@ -94,10 +92,9 @@ class RetrievalDisplay:
                     for spine in cell.spines.values():
                         spine.set_color(colour)
                         spine.set_linewidth(2)
-                    cell.set_title(str(self.neighbor_labels[i, j]), fontsize=7, color=colour)
+                    cell.set_title(names[j], fontsize=7, color=colour)
         axes[0, 0].figure.suptitle("queries (left) and neighbours in ranking order", fontsize=8)
-        self.axes_, self.images_, self.figure_ = axes, images, fig
-        return self
+        self.images_ = images
 
     @classmethod
     def from_predictions(
@@ -108,6 +105,7 @@ class RetrievalDisplay:
         *,
         y_query: ArrayLike | None = None,
         y_db: ArrayLike | None = None,
+        display_labels: Any = None,
         image_shape: tuple[int, ...] | None = None,
         ax: Any = None,
     ) -> RetrievalDisplay:
@@ -125,17 +123,20 @@ class RetrievalDisplay:
             :meth:`sklproxy.neighbors.HammingIndex.kneighbors`).
         y_query, y_db : array-like or None, default=None
             Labels, to mark neighbours of the query's class.
+        display_labels : sequence or dict or None, default=None
+            Names of the labels: ``display_labels[k]`` for integer label
+            ``k`` (e.g. :data:`sklproxy.datasets.FASHION_MNIST_CLASSES`), or
+            a mapping from label to name; None shows the labels.
         image_shape : tuple or None, default=None
             ``(H, W)`` or ``(C, H, W)`` of flattened images.
-        ax : array-like of Axes or None, default=None
+        ax : Axes, array-like of Axes or None, default=None
 
         Returns
         -------
         display : RetrievalDisplay
         """
         neighbors = np.asarray(neighbors, dtype=np.intp)
-        X_query = np.asarray(X_query.detach().cpu() if hasattr(X_query, "detach") else X_query)
-        X_db = np.asarray(X_db.detach().cpu() if hasattr(X_db, "detach") else X_db)
+        X_query, X_db = as_numpy(X_query), as_numpy(X_db)
         if neighbors.ndim != 2 or len(neighbors) != len(X_query):
             raise ValueError(
                 f"neighbors must have shape (n_queries, n_neighbors) = ({len(X_query)}, k); "
@@ -148,7 +149,8 @@ class RetrievalDisplay:
         db = db.reshape(*neighbors.shape, *db.shape[1:])
         yq = None if y_query is None else np.asarray(y_query)
         yn = None if y_db is None else np.asarray(y_db)[neighbors]
-        return cls(q, db, query_labels=yq, neighbor_labels=yn).plot(ax=ax)
+        return cls(q, db, query_labels=yq, neighbor_labels=yn,
+                   display_labels=display_labels).plot(ax=ax)
 
     @classmethod
     def from_estimator(
@@ -157,14 +159,12 @@ class RetrievalDisplay:
         X_query: ArrayLike,
         X_db: ArrayLike,
         *,
-        y_query: ArrayLike | None = None,
-        y_db: ArrayLike | None = None,
         n_neighbors: int = 5,
         ranking: Literal["code", "hamming"] = "code",
-        image_shape: tuple[int, ...] | None = None,
-        ax: Any = None,
+        index: Any = None,
+        **kwargs: Any,
     ) -> RetrievalDisplay:
-        """Hash queries and database with ``estimator.transform`` and plot the neighbours.
+        """Hash queries (and database) with ``estimator.transform`` and plot the neighbours.
 
         Parameters
         ----------
@@ -173,16 +173,21 @@ class RetrievalDisplay:
             :class:`~sklproxy.hashing.DDTLHasher` or
             :class:`~sklproxy.hashing.CrPCA`.
         X_query, X_db : array-like
-            Query and database images in the layout the estimator takes.
-        y_query, y_db : array-like or None, default=None
+            Query and database images in the layout the estimator takes
+            (``X_db`` supplies the images shown; with ``index`` it is not
+            hashed again).
         n_neighbors : int, default=5
         ranking : {"code", "hamming"}, default="code"
-            Search order (:class:`~sklproxy.neighbors.HammingIndex`); DDTL
-            codes are meant to be searched in code order.
-        image_shape : tuple or None, default=None
-            Shape of flattened images; None takes the estimator's fitted
-            image shape.
-        ax : array-like of Axes or None, default=None
+            Search order of the index built over ``estimator.transform(X_db)``
+            (:class:`~sklproxy.neighbors.HammingIndex`); DDTL codes are meant
+            to be searched in code order. Ignored with ``index``.
+        index : fitted HammingIndex or None, default=None
+            An index you fitted on ``estimator.transform(X_db)`` (in the
+            order of ``X_db``), searched with its own ranking.
+        **kwargs
+            ``y_query``, ``y_db``, ``display_labels``, ``image_shape``
+            (default: the estimator's fitted image shape), ``ax``: as in
+            :meth:`from_predictions`.
 
         Returns
         -------
@@ -190,11 +195,16 @@ class RetrievalDisplay:
         """
         from ..neighbors import HammingIndex
 
-        index = HammingIndex(ranking=ranking).fit(estimator.transform(X_db))
+        if index is None:
+            index = HammingIndex(ranking=ranking).fit(estimator.transform(X_db))
+        elif not isinstance(index, HammingIndex):
+            raise TypeError(f"index must be a fitted HammingIndex; got {type(index).__name__}.")
+        n_db = len(as_numpy(X_db))
+        if index.n_samples_fit_ != n_db:
+            raise ValueError(
+                f"index holds {index.n_samples_fit_} codes but X_db has {n_db} images; fit the "
+                "index on estimator.transform(X_db), in the same order.")
         neighbors = index.kneighbors(estimator.transform(X_query), n_neighbors=n_neighbors,
                                      return_distance=False)
-        shape = image_shape if image_shape is not None else image_shape_of(estimator)
-        return cls.from_predictions(X_query, X_db, neighbors, y_query=y_query, y_db=y_db,
-                                    image_shape=shape, ax=ax)
-
-
+        kwargs.setdefault("image_shape", image_shape_of(estimator))
+        return cls.from_predictions(X_query, X_db, neighbors, **kwargs)

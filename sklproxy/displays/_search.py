@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._base import get_ax
+from ._base import Display
 
 __all__ = ["SearchResultsDisplay"]
 
@@ -23,7 +23,7 @@ def _param_column(cv_results: dict[str, Any], name: str) -> NDArray[Any]:
     return values
 
 
-class SearchResultsDisplay:
+class SearchResultsDisplay(Display):
     """Mean test score (+- one standard deviation over folds) against one searched parameter.
 
     One line per value of a second parameter (``hue``); the best candidate
@@ -74,18 +74,9 @@ class SearchResultsDisplay:
         self.best = best
         self.score_name = score_name
 
-    def plot(self, *, ax: Any = None) -> SearchResultsDisplay:
-        """Draw the lines.
+    _figsize = (5.5, 3.4)
 
-        Parameters
-        ----------
-        ax : matplotlib Axes or None, default=None
-
-        Returns
-        -------
-        self : SearchResultsDisplay
-        """
-        fig, ax = get_ax(ax, "SearchResultsDisplay.plot", figsize=(5.5, 3.4))
+    def _draw(self, ax: Any) -> None:
         numeric = all(isinstance(v, (int, float, np.number)) for v in self.x_values)
         xs = np.asarray(self.x_values, dtype=float) if numeric else np.arange(len(self.x_values))
         hues = self.hue_values if self.hue_values is not None else [None]
@@ -106,8 +97,6 @@ class SearchResultsDisplay:
         ax.set_xlabel(self.x_name)
         ax.set_ylabel(f"mean test {self.score_name}")
         ax.legend(fontsize=7)
-        self.ax_, self.figure_ = ax, fig
-        return self
 
     @classmethod
     def from_cv_results(cls, cv_results: dict[str, Any], *, x: str, hue: str | None = None,

@@ -8,7 +8,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.utils import check_random_state
 
-from ._base import as_display_images, blank, get_ax, image_grid_axes, image_shape_of, show_image
+from ._base import (
+    Display,
+    GridDisplay,
+    as_display_images,
+    as_numpy,
+    image_shape_of,
+    majority_label,
+)
+from ._cluster import draw_rows
 
 __all__ = ["LeafErrorDisplay", "TreeNodeDisplay"]
 
@@ -39,12 +47,13 @@ def _node_names(depth: int) -> list[str]:
     return names
 
 
-class TreeNodeDisplay:
+class TreeNodeDisplay(GridDisplay):
     """Sample images reaching each node of a binary hashing tree, root first.
 
     Row ``r`` shows the node whose path (left = 0, right = 1, root first) is
     ``nodes[r]``, with how many items reach it and, with labels, its most
-    common label; then up to ``n_images`` of those items. Use it to read
+    common label (named by ``display_labels``); then up to ``n_images`` of
+    those items. Use it to read
     what each split of a :class:`~sklproxy.hashing.DDTLHasher` tree
     separates. Create it with :meth:`from_estimator` or
     :meth:`from_predictions`.
@@ -58,7 +67,7 @@ class TreeNodeDisplay:
     counts : ndarray of shape (n_nodes,)
         Items reaching each node.
     majority : list or None
-        Per node, ``(label, share)`` of its most common label, or None.
+        Per node, ``(label name, share)`` of its most common label, or None.
 
     Attributes
     ----------
@@ -94,39 +103,15 @@ class TreeNodeDisplay:
         self.counts = counts
         self.majority = majority
 
-    def plot(self, *, ax: Any = None) -> TreeNodeDisplay:
-        """Draw one row per node.
+    _cell = 0.9
 
-        Parameters
-        ----------
-        ax : array-like of Axes or None, default=None
-            ``n_nodes * (1 + n_images)`` Axes; None creates a figure.
+    def _grid_shape(self) -> tuple[int, int]:
+        return len(self.nodes), 1 + max((len(im) for im in self.node_images), default=0)
 
-        Returns
-        -------
-        self : TreeNodeDisplay
-        """
-        n_images = max((len(im) for im in self.node_images), default=0)
-        fig, axes = image_grid_axes(len(self.nodes), 1 + n_images, ax, "TreeNodeDisplay.plot",
-                                    cell=0.9)
-        images, texts = [], []
-        for r, node in enumerate(self.nodes):
-            caption = f"{'root' if node == '' else 'node ' + node}\nn={int(self.counts[r])}"
-            if self.majority is not None and self.majority[r] is not None:
-                label, share = self.majority[r]
-                caption += f"\n{label}: {100 * share:.0f}%"
-            blank(axes[r, 0])
-            texts.append(axes[r, 0].text(0.5, 0.5, caption, ha="center", va="center",
-                                         fontsize=7, transform=axes[r, 0].transAxes))
-            row = []
-            for c in range(n_images):
-                if c < len(self.node_images[r]):
-                    row.append(show_image(axes[r, 1 + c], self.node_images[r][c]))
-                else:
-                    blank(axes[r, 1 + c])
-            images.append(row)
-        self.axes_, self.images_, self.texts_, self.figure_ = axes, images, texts, fig
-        return self
+    def _draw(self, axes: Any) -> None:
+        heads = ["root" if node == "" else f"node {node}" for node in self.nodes]
+        self.texts_, self.images_ = draw_rows(axes, heads, self.counts, self.majority,
+                                              self.node_images)
 
     @classmethod
     def from_predictions(
@@ -135,6 +120,7 @@ class TreeNodeDisplay:
         X: ArrayLike,
         *,
         y: ArrayLike | None = None,
+        display_labels: Any = None,
         depth: int = 2,
         n_images: int = 8,
         image_shape: tuple[int, ...] | None = None,
@@ -151,6 +137,9 @@ class TreeNodeDisplay:
             The items' images.
         y : array-like of shape (n_samples,) or None, default=None
             Labels, to caption each node with its most common label.
+        display_labels : sequence or dict or None, default=None
+            Names of the labels: ``display_labels[k]`` for integer label
+            ``k``, or a mapping from label to name; None shows the labels.
         depth : int, default=2
             Show the nodes of the first ``depth`` levels below the root.
         n_images : int, default=8
@@ -158,13 +147,13 @@ class TreeNodeDisplay:
         image_shape : tuple or None, default=None
         random_state : int, RandomState or None, default=0
             Which images are drawn.
-        ax : array-like of Axes or None, default=None
+        ax : Axes, array-like of Axes or None, default=None
 
         Returns
         -------
         display : TreeNodeDisplay
         """
-        X = np.asarray(X.detach().cpu() if hasattr(X, "detach") else X)
+        X = as_numpy(X)
         bits = _check_bits(path_bits, len(X))
         if not 0 <= depth <= bits.shape[1]:
             raise ValueError(f"depth={depth} must be between 0 and the {bits.shape[1]} path bits.")
@@ -179,27 +168,13 @@ class TreeNodeDisplay:
             counts.append(len(members))
             pick = rng.permutation(members)[:n_images]
             node_images.append(shown[np.sort(pick)])
-            if labels is not None and len(members):
-                values, freq = np.unique(labels[members], return_counts=True)
-                majority.append((values[freq.argmax()], freq.max() / len(members)))
-            else:
-                majority.append(None)
+            majority.append(None if labels is None else majority_label(labels[members],
+                                                                       display_labels))
         return cls(nodes, node_images, np.asarray(counts, dtype=np.int64),
                    majority=None if labels is None else majority).plot(ax=ax)
 
     @classmethod
-    def from_estimator(
-        cls,
-        estimator: Any,
-        X: ArrayLike,
-        *,
-        y: ArrayLike | None = None,
-        depth: int = 2,
-        n_images: int = 8,
-        image_shape: tuple[int, ...] | None = None,
-        random_state: int | np.random.RandomState | None = 0,
-        ax: Any = None,
-    ) -> TreeNodeDisplay:
+    def from_estimator(cls, estimator: Any, X: ArrayLike, **kwargs: Any) -> TreeNodeDisplay:
         """Hash ``X`` with a fitted hasher and plot the nodes its path bits reach.
 
         The path bits are the columns of ``estimator.transform(X)`` after the
@@ -210,21 +185,20 @@ class TreeNodeDisplay:
         ----------
         estimator : fitted DDTLHasher or CrPCA
         X : array-like
-        y, depth, n_images, image_shape, random_state, ax
-            As in :meth:`from_predictions`; ``image_shape`` defaults to the
-            estimator's fitted image shape.
+        **kwargs
+            ``y``, ``display_labels``, ``depth``, ``n_images``,
+            ``image_shape`` (default: the estimator's fitted image shape),
+            ``random_state``, ``ax``: as in :meth:`from_predictions`.
 
         Returns
         -------
         display : TreeNodeDisplay
         """
-        shape = image_shape if image_shape is not None else image_shape_of(estimator)
-        return cls.from_predictions(_path_bits(estimator, X), X, y=y, depth=depth,
-                                    n_images=n_images, image_shape=shape,
-                                    random_state=random_state, ax=ax)
+        kwargs.setdefault("image_shape", image_shape_of(estimator))
+        return cls.from_predictions(_path_bits(estimator, X), X, **kwargs)
 
 
-class LeafErrorDisplay:
+class LeafErrorDisplay(Display):
     """Error analysis per leaf: how many items of each leaf are misclassified.
 
     One horizontal bar per leaf (the most populated ``max_leaves``), split
@@ -263,18 +237,10 @@ class LeafErrorDisplay:
         self.n_samples = n_samples
         self.n_errors = n_errors
 
-    def plot(self, *, ax: Any = None) -> LeafErrorDisplay:
-        """Draw the bars.
+    def _size(self) -> tuple[float, float]:
+        return (6.0, 0.25 * len(self.leaves) + 1.2)
 
-        Parameters
-        ----------
-        ax : matplotlib Axes or None, default=None
-
-        Returns
-        -------
-        self : LeafErrorDisplay
-        """
-        fig, ax = get_ax(ax, "LeafErrorDisplay.plot", figsize=(6.0, 0.25 * len(self.leaves) + 1.2))
+    def _draw(self, ax: Any) -> None:
         n, wrong = np.asarray(self.n_samples), np.asarray(self.n_errors)
         self.error_rate_ = np.divide(wrong, n, out=np.zeros(len(n)), where=n > 0)
         pos = np.arange(len(self.leaves))[::-1]
@@ -287,8 +253,6 @@ class LeafErrorDisplay:
         ax.set_xlabel("items in the leaf")
         ax.set_ylabel("leaf path (error rate)")
         ax.legend(loc="lower right", fontsize=7)
-        self.ax_, self.figure_ = ax, fig
-        return self
 
     @classmethod
     def from_predictions(

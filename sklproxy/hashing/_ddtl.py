@@ -9,30 +9,30 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length
-from skorch.callbacks import LRScheduler
-from torch import nn
 
+from .._training import (
+    BACKBONE_CONSTRAINTS,
+    TRAINING_CONSTRAINTS,
+    NetEstimatorMixin,
+    TensorPairDataset,
+    to_storage,
+)
 from ..nn.backbones import Standardize, build_backbone, resolve_backbone_name
 from ..nn.tree import greedy_path_bits, leaf_log_probs
 from ..parallel import batched_inference
 from ..utils import (
-    BACKBONE_CONSTRAINTS,
-    TRAINING_CONSTRAINTS,
-    NetEstimatorMixin,
-    StopOnNonFinite,
-    TensorPairDataset,
     encode_class_labels,
+    fit_context,
     resolve_device,
     seed_from_random_state,
-    to_storage,
-    torch_seeded,
     validate_input,
 )
 from ._codes import CodeOutputMixin
 from ._net import DDTLModule, DDTLNet, DDTLTreeNet, cache_view_features, set_median_splits
+from ._options import SPLITS, SplitBalance, resolve_splits
 
 __all__ = ["DDTLHasher"]
 
@@ -79,33 +79,24 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
     (:func:`sklproxy.metrics.mean_average_precision` with ``ranking="code"``).
 
     Loss per minibatch of two augmented views:
-    ``alpha * CE(class_logits, y) + beta * NT-Xent(leaf_probs, temperature)``,
-    plus, with ``gamma > 0``, ``gamma`` times a split-balance term
-    (:func:`sklproxy.nn.tree.split_balance_loss`: every node should send half
-    of the items of each class that its codes bring there to either side).
+    ``alpha * CE(class_logits, y) + beta * NT-Xent(leaf_probs, temperature)``.
     Leaf probabilities are computed in log space (exact for deep trees); the
     node logits of the tree head are batch-normalised so splits stay centred
     on the data.
 
-    After training, by default (``median_splits=True``), the split of every
-    node is moved, for each predicted class, to the median of that class's
-    training items that reach the node, top-down
-    (:func:`sklproxy.nn.tree.median_split_offsets`). The learned split
-    directions are kept; only where each class cuts along them moves, so the
-    training codes of every class halve at every level, as in a median-split
-    (k-d) tree over the learned features. This is a departure from the
-    published method, which trains the tree only by the loss above: the
-    loss leaves the splits of each class uneven at every depth, and on the
-    CPU reference setting (Fashion-MNIST, 1500 images per class, 4 + 12
-    bits, MLP, 10 epochs) its training codes spread to 7.4 bits
-    (``temperature=1``, as published) or 9.4 bits (0.1) against a random
-    reference of 13.53 bits (every item of a class in a uniformly random
-    leaf; :func:`sklproxy.metrics.hash_spread`). With median splits: 13.87
-    bits, every training code unique (reference 83.7 %), and 12.72 bits on
-    the test codes (their reference: 13.06), at mAP@1000 within 0.01 and the
-    same accuracy (classes come from the class head, which does not move).
-    The price is invariance: a random augmented view keeps its class bits and
-    first 6 path bits for 22-23 % of the test images instead of 58-59 %.
+    ``splits`` decides where each class cuts along the learned split
+    directions. ``"median"`` (the default, a departure from the published
+    method) moves, after training, the split of every node, for each
+    predicted class, to the median of that class's training items that reach
+    the node, top-down (:func:`sklproxy.nn.tree.median_split_offsets`), so
+    the training codes of every class halve at every level, as in a
+    median-split (k-d) tree over the learned features. This brings the
+    spread of the codes to the random reference
+    (:func:`sklproxy.metrics.hash_spread`) at the same mAP and accuracy
+    (classes come from the class head, which does not move), and costs
+    invariance: fewer codes survive an augmented view. ``"learned"`` keeps
+    the splits the loss learned (the published method). The methods page
+    (*DDTL*) gives the measured figures of both.
 
     Parameters
     ----------
@@ -115,50 +106,26 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         Weight of the supervised loss. ``alpha=0`` (or ``y=None``) trains
         unsupervised: contrastive loss over the whole batch, no class bits.
     beta : float, default=0.1
-        Weight of the contrastive tree loss. ``beta=0`` (with ``gamma=0``)
-        trains the class head alone: the tree head is never trained, and its
-        batch-normalised node logits act as random hyperplanes through the
-        data, which spread codes by themselves (fully, with median splits).
-        The thesis's supervised-only ablation, whose codes collapse to one
-        per class, is the class bits alone: ``codes[:, :n_class_bits_]``.
-    gamma : float, default=0.0
-        Weight of the per-class split-balance term, an addition to the
-        method as published (0 leaves it out). Each node's items are
-        counted along the codes' greedy paths, the gradient flowing through
-        their node probabilities (counting soft reach instead lets items
-        that stay undecided at deep nodes satisfy the term while their bits
-        stay one-sided). On the CPU reference setting ``gamma=3`` raised the
-        training-code entropy without median splits from 9.4 to 12.1 bits
-        (soft reach: 11.9) at the same accuracy; with median splits it
-        changes neither spread nor mAP and keeps slightly more codes under
-        augmentation (24-27 % instead of 22-23 %).
+        Weight of the contrastive tree loss. ``beta=0`` trains the class head
+        alone: the tree head is never trained, and its batch-normalised node
+        logits act as random hyperplanes through the data. The thesis's
+        supervised-only ablation, whose codes collapse to one per class, is
+        the class bits alone: ``codes[:, :n_class_bits_]``.
     temperature : float, default=0.1
         NT-Xent temperature. Lower values spread codes more on small data
-        (the original work used 1.0 on CIFAR-10 with 500 epochs); on the
-        CPU reference setting 0.1 also kept more codes under augmentation
-        after median splits (22-23 % against 17 % at 1.0).
-    refit_tree_epochs : int, default=0
-        Epochs of an optional second stage that fits the tree head alone
-        (contrastive and balance terms, no class loss) on frozen backbone
-        features of ``refit_tree_views`` views of every training item, cached
-        once (view 0 is the item itself); the class bits cannot change. 0
-        skips it. On the CPU reference setting with ``gamma=3``, 10 epochs
-        raised the spread without median splits from 12.1 to 12.7 bits (30
-        epochs: 12.9) of a 13.53 reference; with median splits it keeps a
-        few more codes under augmentation (26-28 % instead of 24-27 %).
-    refit_tree_views : int, default=8
-        Views per item cached for the second stage (memory: items x views x
-        backbone features x 4 bytes, checked before fitting).
-    median_splits : bool, default=True
-        Move each class's node splits to the medians of its training items
-        after training (see above); multi-label and unsupervised models use
-        one group of all items. The offsets are
+        (the original work used 1.0 on CIFAR-10 with 500 epochs).
+    splits : {"median", "learned"} or SplitBalance, default="median"
+        Where each class's splits cut (see above). Multi-label and
+        unsupervised models use one group of all items; the offsets are
         ``net_.module_.tree.offsets``, shape ``(n_groups, 2**n_path_bits -
-        1)``. False gives the published method's codes.
-    backbone : {"auto", "mlp", "convnet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
-        ``"auto"``: ``"mlp"`` for vectors, ``"convnet"`` for images smaller
-        than 16 px, ``"resnet18"`` otherwise. A module must map
-        ``(B, *input_shape)`` to ``(B, F)``; it is copied, never modified.
+        1)``. :class:`~sklproxy.hashing.SplitBalance` (experimental) adds a
+        per-class split-balance term to the loss and an optional refit of
+        the tree head, tunable as ``splits__gamma`` and so on.
+    backbone : {"auto", "mlp", "convnet", "lenet", "resnet18", "resnet20", "resnet34"} or torch.nn.Module, default="auto"
+        ``"auto"``: ``"mlp"`` for vectors; for images ``"convnet"`` on the
+        CPU and, on a GPU, ``"convnet"`` below 16 px and ``"resnet18"``
+        from 16 px (:func:`sklproxy.nn.resolve_backbone_name`). A module must
+        map ``(B, *input_shape)`` to ``(B, F)``; it is copied, never modified.
     width : int or None, default=None
         Width of the named backbone (channels of the first stage, or hidden
         units of the MLP's last layer); None keeps the architecture's default.
@@ -172,6 +139,9 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         ``(H, W)`` or ``(C, H, W)`` of flattened images given as 2-D ``X``.
         None infers it from 3-D/4-D ``X`` and treats 2-D ``X`` as vectors.
     max_epochs : int, default=30
+        Training epochs. What the defaults cost on a 2-core CPU (one torch
+        thread): about 4 minutes for 5000 Fashion-MNIST images at 28x28
+        (B4 on the benchmarks page).
     batch_size : int, default=256
         Clipped to the number of samples.
     lr : float, default=1e-3
@@ -231,16 +201,10 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         "n_path_bits": [Interval(Integral, 1, 30, closed="both")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "beta": [Interval(Real, 0, None, closed="left")],
-        "gamma": [Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
-        "refit_tree_epochs": [Interval(Integral, 0, None, closed="left")],
-        "refit_tree_views": [Interval(Integral, 2, None, closed="left")],
-        "median_splits": ["boolean"],
+        "splits": [StrOptions(set(SPLITS)), SplitBalance],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
     }
-
-    # how the split-balance term counts a node's items (see split_balance_loss)
-    _balance_reach = "greedy"
 
     def __init__(
         self,
@@ -248,11 +212,8 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         n_path_bits=12,
         alpha=1.0,
         beta=0.1,
-        gamma=0.0,
         temperature=0.1,
-        refit_tree_epochs=0,
-        refit_tree_views=8,
-        median_splits=True,
+        splits="median",
         backbone="auto",
         width=None,
         augment="auto",
@@ -268,11 +229,8 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         self.n_path_bits = n_path_bits
         self.alpha = alpha
         self.beta = beta
-        self.gamma = gamma
         self.temperature = temperature
-        self.refit_tree_epochs = refit_tree_epochs
-        self.refit_tree_views = refit_tree_views
-        self.median_splits = median_splits
+        self.splits = splits
         self.backbone = backbone
         self.width = width
         self.augment = augment
@@ -303,70 +261,65 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         -------
         self : DDTLHasher
         """
+        splits = resolve_splits(self.splits)
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
-        y_enc = self._encode_targets(X, y)
+        y_enc = self._encode_targets(X, y, splits)
         self.device_ = resolve_device(self.device)
-        self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_)
+        self.backbone_ = resolve_backbone_name(self.backbone, self.input_shape_, self.device_)
         seed = seed_from_random_state(self.random_state)
         X_t = torch.from_numpy(X)
-        with torch_seeded(seed, self.device_):
+        with fit_context(seed, self.device_):
             backbone = build_backbone(self.backbone_, self.input_shape_, self.width)
-            self._check_tree_memory(len(X), backbone.out_features)
+            self._check_tree_memory(len(X), backbone.out_features, splits)
             module = DDTLModule(
                 Standardize.fit(X_t, per_channel=True), backbone,
                 len(self.classes_), self.n_path_bits,
                 group_by_class=not self.multilabel_,
             )
-            self.net_ = self._make_net(module, X_t, seed)
+            refit = self._refits_tree(splits)
+            self.net_ = self._build_net(
+                DDTLNet, module, seed=seed, max_epochs=self.max_epochs,
+                stage="DDTLHasher, stage 1/2: network" if refit else "DDTLHasher",
+                augment=self._augment_factory(X_t), **self._loss_params(splits),
+                alpha=self.alpha if len(self.classes_) else 0.0,
+            )
             y_t = None if y_enc is None else torch.from_numpy(y_enc)
             dataset = TensorPairDataset(to_storage(X_t, self.device_),
                                         None if y_t is None else to_storage(y_t, self.device_))
             self.net_.fit(dataset, None)
-            if self._refits_tree():
-                self._refit_tree(dataset, seed)
-            if self.median_splits:
+            if refit:
+                self._refit_tree(dataset, seed, splits)
+            if splits.median:
                 set_median_splits(self.net_, dataset.X)
         return self
 
-    def _refits_tree(self) -> bool:
-        return bool(self.refit_tree_epochs) and self.beta + self.gamma > 0
+    def _loss_params(self, splits: SplitBalance) -> dict:
+        """The tree-loss settings both training stages share."""
+        return dict(beta=self.beta, gamma=splits.gamma, temperature=self.temperature,
+                    multilabel=self.multilabel_, balance_reach=splits.reach)
 
-    def _refit_tree(self, dataset: TensorPairDataset, seed: int) -> None:
+    def _refits_tree(self, splits: SplitBalance) -> bool:
+        return bool(splits.refit_epochs) and self.beta + splits.gamma > 0
+
+    def _refit_tree(self, dataset: TensorPairDataset, seed: int, splits: SplitBalance) -> None:
         """Second stage: fit the tree head alone on frozen features of several views."""
-        features = cache_view_features(self.net_, dataset.X, self.refit_tree_views, seed + 1)
+        features = cache_view_features(self.net_, dataset.X, splits.refit_views, seed + 1)
         tree = self.net_.module_.tree
-        tree_net = DDTLTreeNet(
-            tree,
-            criterion=nn.Identity,
-            optimizer=torch.optim.Adam,
-            lr=self.lr,
-            max_epochs=self.refit_tree_epochs,
-            batch_size=self.batch_size,
-            train_split=None,
-            device=self.device_,
-            callbacks=[("lr_schedule", LRScheduler("CosineAnnealingLR",
-                                                   T_max=self.refit_tree_epochs)),
-                       ("nonfinite", StopOnNonFinite())],
-            beta=self.beta,
-            gamma=self.gamma,
-            temperature=self.temperature,
-            multilabel=self.multilabel_,
-            balance_reach=self._balance_reach,
-            seed=seed + 2,
+        tree_net = self._build_net(
+            DDTLTreeNet, tree, seed=seed + 2, max_epochs=splits.refit_epochs, use_amp=False,
             stage="DDTLHasher, stage 2/2: tree head on frozen features",
-            use_amp=False,
-            verbose=self.verbose,
+            **self._loss_params(splits),
         )
         tree_net.fit(TensorPairDataset(features, dataset.y), None)
         tree.eval()
 
-    def _encode_targets(self, X, y):
+    def _encode_targets(self, X, y, splits: SplitBalance):
         """Set ``classes_``, ``n_class_bits_``, ``multilabel_``; return encoded y or None."""
         self.multilabel_ = False
         supervised = y is not None and self.alpha > 0
-        if self.beta == 0 and self.gamma == 0 and not supervised:
+        if self.beta == 0 and splits.gamma == 0 and not supervised:
             raise ValueError(
-                "Nothing to train: beta=0 and gamma=0 disable the tree losses and "
+                "Nothing to train: beta=0 disables the tree loss and "
                 f"{'y is None' if y is None else 'alpha=0'} disables the class loss; "
                 "pass labels y with alpha > 0, or beta > 0."
             )
@@ -400,9 +353,9 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         self.n_bits_ = self.n_class_bits_ + self.n_path_bits
         return y_enc
 
-    def _check_tree_memory(self, n_samples: int, n_features: int) -> None:
+    def _check_tree_memory(self, n_samples: int, n_features: int, splits: SplitBalance) -> None:
         batch = min(self.batch_size, n_samples)
-        balance = self.gamma > 0
+        balance = splits.gamma > 0
         needed = _tree_training_bytes(self.n_path_bits, batch, n_features, balance)
         if needed > _TREE_MEMORY_LIMIT:
             feasible = max(
@@ -414,40 +367,15 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
                 f"need about {needed / 2**30:.1f} GiB per training step with batch size "
                 f"{batch}; use n_path_bits <= {feasible} or a smaller batch_size."
             )
-        if self.refit_tree_epochs:
-            cache = _refit_cache_bytes(n_samples, self.refit_tree_views, n_features)
+        if splits.refit_epochs:
+            cache = _refit_cache_bytes(n_samples, splits.refit_views, n_features)
             if cache + needed > _TREE_MEMORY_LIMIT:
                 raise ValueError(
-                    f"refit_tree_views={self.refit_tree_views} would cache "
+                    f"splits.refit_views={splits.refit_views} would cache "
                     f"{cache / 2**30:.1f} GiB of features ({n_samples} items x "
-                    f"{self.refit_tree_views} views x {n_features} features, float32) for the "
-                    f"tree refit; use fewer refit_tree_views, or refit_tree_epochs=0 to skip "
-                    f"the refit."
+                    f"{splits.refit_views} views x {n_features} features, float32) for the "
+                    f"tree refit; use fewer refit_views, or refit_epochs=0 to skip the refit."
                 )
-
-    def _make_net(self, module: nn.Module, X: torch.Tensor, seed: int) -> DDTLNet:
-        return DDTLNet(
-            module,
-            criterion=nn.Identity,  # the loss lives in DDTLNet.get_loss
-            optimizer=torch.optim.Adam,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None,
-            device=self.device_,
-            callbacks=self._training_callbacks(),
-            alpha=self.alpha if len(self.classes_) else 0.0,
-            beta=self.beta,
-            gamma=self.gamma,
-            temperature=self.temperature,
-            multilabel=self.multilabel_,
-            balance_reach=self._balance_reach,
-            augment=self._augment_factory(X),
-            stage="DDTLHasher, stage 1/2: network" if self._refits_tree() else "DDTLHasher",
-            seed=seed,
-            use_amp=self.use_amp,
-            verbose=self.verbose,
-        )
 
     # ------------------------------------------------------------ inference
     def _outputs(self, X):

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .._training import DeviceNet, TensorPairDataset
 from ..nn.losses import nt_xent
 from ..nn.tree import (
     DecisionTreeLayer,
@@ -14,8 +15,7 @@ from ..nn.tree import (
     split_balance_loss,
     tree_log_probs,
 )
-from ..utils import DeviceNet, TensorPairDataset
-from ..utils._device import make_generator
+from ..utils import make_generator
 
 __all__ = ["DDTLModule", "DDTLNet", "DDTLTreeNet", "cache_view_features", "set_median_splits",
            "tree_loss"]
@@ -61,8 +61,8 @@ class DDTLModule(nn.Module):
 
     ``forward`` returns ``(class_logits (B, m), node_logits (B, 2**D - 1))``;
     ``m = 0`` when the model is unsupervised. The node logits are
-    batch-normalised (``balance``): on digits this gave higher mAP and code
-    entropy, with and without the contrastive loss. Once the tree has
+    batch-normalised (``balance``), so the splits stay centred on the data.
+    Once the tree has
     per-group split offsets (:func:`~sklproxy.nn.tree.median_split_offsets`),
     each item's group is its predicted class when ``group_by_class`` (single-
     label models), else there is one group.
@@ -114,14 +114,8 @@ class DDTLNet(DeviceNet):
         self.multilabel = multilabel
         self.balance_reach = balance_reach
 
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch
-        views = torch.cat([self.augmented(Xi), self.augmented(Xi)])     # (2N, ...)
-        y_pred = self.infer(views, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+    def make_views(self, X: Tensor) -> Tensor:
+        return torch.cat([self.augmented(X), self.augmented(X)])        # (2N, ...)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         class_logits, node_logits = y_pred                              # (2N, m), (2N, 2**D-1)
@@ -167,37 +161,22 @@ def cache_view_features(net: DDTLNet, X: Tensor, n_views: int, seed: int) -> Ten
     return torch.cat(parts).to(X.device)
 
 
-class DDTLTreeNet(DeviceNet):
+class DDTLTreeNet(DDTLNet):
     """skorch net fitting the tree head alone on cached features of several views.
 
     ``X`` is ``(n, V, F)`` (:func:`cache_view_features`); each step draws,
     for every item, two different views among its ``V`` and minimises
     :func:`tree_loss` on them (no class loss: the backbone and the class
-    head are frozen, so the class bits cannot change).
+    head are frozen, so the class bits cannot change; ``alpha`` is unused).
     """
 
-    def __init__(self, *args, beta: float = 0.1, gamma: float = 0.0, temperature: float = 1.0,
-                 multilabel: bool = False, balance_reach: str = "greedy", **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.beta = beta
-        self.gamma = gamma
-        self.temperature = temperature
-        self.multilabel = multilabel
-        self.balance_reach = balance_reach
-
-    def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
-        Xi, yi = batch                                                  # (N, V, F), (N,)
-        n, n_views = Xi.shape[:2]
+    def make_views(self, X: Tensor) -> Tensor:
+        n, n_views = X.shape[:2]                                        # (N, V, F)
         gen = self.generator_
-        first = torch.randint(n_views, (n,), generator=gen, device=gen.device).to(Xi.device)
-        shift = torch.randint(1, n_views, (n,), generator=gen, device=gen.device).to(Xi.device)
-        rows = torch.arange(n, device=Xi.device)
-        views = torch.cat([Xi[rows, first], Xi[rows, (first + shift) % n_views]])  # (2N, F)
-        node_logits = self.infer(views, **fit_params)
-        loss = self.get_loss(node_logits, yi, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": node_logits}
+        first = torch.randint(n_views, (n,), generator=gen, device=gen.device).to(X.device)
+        shift = torch.randint(1, n_views, (n,), generator=gen, device=gen.device).to(X.device)
+        rows = torch.arange(n, device=X.device)
+        return torch.cat([X[rows, first], X[rows, (first + shift) % n_views]])  # (2N, F)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return tree_loss(y_pred, label_groups(y_true, self.multilabel), beta=self.beta,

@@ -8,28 +8,34 @@ from ._hashing import (
     hash_entropy,
     hash_retention,
     hash_spread,
-    mean_average_precision,
     mean_collisions,
-    self_retrieval_map,
     unique_code_ratio,
 )
+from ._retrieval import mean_average_precision, self_retrieval_map
+from ._robustness import DEFAULT_PERTURBATIONS, hash_retention_curves, perturb_images
 from ._scorers import cluster_accuracy_scorer, hash_entropy_scorer, map_scorer
+from ._transfer import CoarseToFine, coarse_to_fine_accuracy
 
 __all__ = [
+    "DEFAULT_PERTURBATIONS",
+    "CoarseToFine",
     "HashSpread",
     "SpreadFigures",
     "cluster_accuracy",
     "cluster_accuracy_scorer",
     "cluster_label_mapping",
+    "coarse_to_fine_accuracy",
     "colour_decodability",
     "colour_features",
     "hash_entropy",
     "hash_entropy_scorer",
     "hash_retention",
+    "hash_retention_curves",
     "hash_spread",
     "map_scorer",
     "mean_average_precision",
     "mean_collisions",
+    "perturb_images",
     "self_retrieval_map",
     "unique_code_ratio",
 ]

@@ -11,6 +11,13 @@ from scipy.optimize import linear_sum_assignment
 __all__ = ["cluster_accuracy", "cluster_label_mapping"]
 
 
+def _check_finite_labels(*named: tuple[str, NDArray[Any]]) -> None:
+    """A ValueError naming the array when float labels hold NaN or infinity."""
+    for name, arr in named:
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinity; pass a label for every sample.")
+
+
 def _contingency(
     y_true: ArrayLike, y_pred: ArrayLike
 ) -> tuple[NDArray[Any], NDArray[Any], NDArray[np.int64]]:
@@ -29,6 +36,7 @@ def _contingency(
         )
     if t.shape[0] == 0:
         raise ValueError("y_true is empty; pass at least one sample.")
+    _check_finite_labels(("y_true", t), ("y_pred", p))
     classes, ti = np.unique(t, return_inverse=True)
     clusters, pi = np.unique(p, return_inverse=True)
     table = np.zeros((clusters.size, classes.size), dtype=np.int64)

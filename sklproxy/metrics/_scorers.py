@@ -12,7 +12,8 @@ from typing import Any
 from numpy.typing import ArrayLike
 
 from ._cluster import cluster_accuracy
-from ._hashing import hash_entropy, self_retrieval_map
+from ._hashing import hash_entropy
+from ._retrieval import self_retrieval_map
 
 __all__ = ["cluster_accuracy_scorer", "hash_entropy_scorer", "map_scorer"]
 

@@ -43,9 +43,7 @@ __all__ = ["CodeRanker", "sort_codes"]
 # Rows ranked together in one call of Ranker._rank_blocks: up to
 # _RANK_MAX_ROWS rows (at least 8) whose windows hold at most _RANK_ELEMENTS
 # entries in all (1 MiB of uint64). Fewer, larger calls cut the Python
-# overhead, which also holds the GIL that the worker threads share. 2 cores,
-# 10k queries x 60k codes, mAP@1000 (B5 data, medians of 4, interleaved):
-# 64-bit 1.04-1.47 s with fixed 8-row chunks, 0.82-0.99 s with these.
+# overhead, which also holds the GIL that the worker threads share (B5 measures it).
 _RANK_ELEMENTS = 1 << 17
 _RANK_MAX_ROWS = 128
 

@@ -39,8 +39,8 @@ _T = TypeVar("_T")
 def check_codes(codes: ArrayLike, *, name: str = "codes") -> NDArray[np.uint8]:
     """Validate a hash code array and return it as C-contiguous ``uint8`` 0/1.
 
-    Accepts bool or integer arrays of shape ``(n_samples, n_bits)`` holding
-    only 0 and 1.
+    Accepts bool, integer or float arrays of shape ``(n_samples, n_bits)``
+    holding only 0 and 1 (floats exactly 0.0 or 1.0).
 
     Examples
     --------
@@ -66,10 +66,14 @@ def check_codes(codes: ArrayLike, *, name: str = "codes") -> NDArray[np.uint8]:
         )
     if arr.dtype == np.bool_:
         return np.ascontiguousarray(arr, dtype=np.uint8)
+    if arr.dtype.kind == "f" and np.isin(arr, (0.0, 1.0)).all():
+        return np.ascontiguousarray(arr, dtype=np.uint8)
     if arr.dtype.kind not in "iu":
+        detail = ("holds values other than exactly 0.0 and 1.0" if arr.dtype.kind == "f"
+                  else f"has dtype {arr.dtype}")
         raise ValueError(
-            f"{name} must be a bool or integer array of 0/1 bits; got dtype "
-            f"{arr.dtype}. Binarise first, e.g. (scores > 0).astype(np.uint8)."
+            f"{name} must be an array of 0/1 bits (bool, integer, or floats exactly 0 or 1); "
+            f"it {detail}. Binarise first, e.g. (scores > 0).astype(np.uint8)."
         )
     lo, hi = arr.min(), arr.max()
     if lo < 0 or hi > 1:

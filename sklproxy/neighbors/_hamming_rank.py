@@ -11,6 +11,9 @@ Then one stable radix sort of the candidates by (query, distance);
 candidates are in index order, so ties resolve by index. No full
 ``argsort`` of the database per query. Codes of several words sum the
 per-word popcounts.
+
+With numba installed (the ``fast`` extra) :meth:`HammingRanker.topk` runs the
+compiled two-pass kernel of :mod:`._kernels` instead, with the same results.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from ._kernels import HAVE_NUMBA, hamming_topk
 
 __all__ = ["HammingRanker"]
 
@@ -132,6 +137,14 @@ class HammingRanker:
     def topk(
         self, q: NDArray[np.uint64], k: int
     ) -> tuple[NDArray[Any], NDArray[np.intp]]:
+        if HAVE_NUMBA:
+            return hamming_topk(q, self.words, k, self.dist_dtype)
+        return self.topk_numpy(q, k)
+
+    def topk_numpy(
+        self, q: NDArray[np.uint64], k: int
+    ) -> tuple[NDArray[Any], NDArray[np.intp]]:
+        """The same top-k with NumPy only (without numba)."""
         B, N = q.shape[0], self.n
         d = self.hamming_distances(q, out=self._workspace("dist", (B, N), self.dist_dtype))
         if 4 * k >= N:  # most of the row is needed: one radix argsort

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from ._code_rank import CodeRanker, sort_codes
 from ._codes import (
@@ -52,9 +53,9 @@ class HammingIndex(BaseEstimator):
         ``"numpy"``: the exact NumPy search described in
         :mod:`sklproxy.neighbors`. ``"faiss"``: ``faiss.IndexBinaryFlat.search``
         (Hamming ranking only); faiss breaks ties by index too, so results
-        equal the NumPy path. ``"auto"``: NumPy, which is faster than faiss'
-        flat search on CPU in our benchmark (``benchmarks/b5_retrieval.py``);
-        faiss stays available through :meth:`to_faiss`.
+        equal the NumPy path. ``"auto"``: NumPy, which is at least as fast as
+        faiss' flat search on CPU (B5 on the benchmarks page); faiss stays
+        available through :meth:`to_faiss`.
     batch_size : int or None, default=None
         Queries processed at once; ``None`` picks a size that keeps each
         batch's work arrays near 32 MB per thread.
@@ -234,7 +235,7 @@ class HammingIndex(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not self.__sklearn_is_fitted__():
-            raise ValueError(
+            raise NotFittedError(
                 "This HammingIndex is not fitted yet; call fit(codes) first."
             )
 
@@ -311,7 +312,12 @@ class HammingIndex(BaseEstimator):
         Returns
         -------
         distances : ndarray of shape (n_queries, n_neighbors)
-            Only if ``return_distance``.
+            Only if ``return_distance``. ``ranking="hamming"``: Hamming
+            distances (int64). ``ranking="code"``: not a metric distance but
+            the code-order key, ``query XOR item`` read as an unsigned integer
+            with column 0 most significant (uint64; up to 64 bits), or the
+            prefix distance ``n_bits - shared prefix length`` (int64) for
+            longer codes. Either way it is non-decreasing along each row.
         indices : ndarray of shape (n_queries, n_neighbors)
             Database indices in ranking order, ties by ascending index.
         """

@@ -34,13 +34,19 @@ __all__ = [
 class Standardize(nn.Module):
     """``(x - mean) / std`` with buffers fitted on the training data.
 
-    Keeps the model self-contained: raw inputs go in, whatever their scale.
+    Keeps the model self-contained: raw inputs go in, whatever their scale
+    (data multiplied by ``1e-8`` or ``1e8`` are standardised alike). A
+    channel or feature that is constant on the training data (its std is 0,
+    or below ``1e-6`` of its mean's magnitude: rounding noise) is only
+    centred (its std is taken as 1).
     """
 
     def __init__(self, mean: Tensor, std: Tensor) -> None:
         super().__init__()
-        self.register_buffer("mean", mean.detach().clone().float())
-        self.register_buffer("std", std.detach().clone().float().clamp_min(1e-6))
+        mean, std = mean.detach().clone().float(), std.detach().clone().float()
+        constant = ~(std > 1e-6 * mean.abs())
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", torch.where(constant, torch.ones_like(std), std))
 
     def forward(self, x: Tensor) -> Tensor:
         return (x - self.mean) / self.std
@@ -95,12 +101,26 @@ def _conv_bn(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
 
 
 class ConvNet(nn.Module):
-    """Three conv-BN-ReLU blocks and global average pooling; small and fast."""
+    """Three conv-BN-ReLU blocks and global average pooling; small and fast.
 
-    def __init__(self, in_channels: int, width: int = 32) -> None:
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input images.
+    width : int, default=32
+        Channels of the first block (the next two have 2x and 4x).
+    first_stride : int, default=1
+        Stride of the first block. With 1 the last block's units see 15x15
+        pixels, enough for 8x8 images; ``build_backbone("convnet", ...)``
+        uses 2 for images of 16 px or more (28x28: 14x14, 7x7, 4x4 maps,
+        units seeing 31x31 pixels), which costs about half as much per image
+        (see ``DHOGClusterer`` and the methods page for what it changes).
+    """
+
+    def __init__(self, in_channels: int, width: int = 32, first_stride: int = 1) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            *_conv_bn(in_channels, width),
+            *_conv_bn(in_channels, width, stride=first_stride),
             *_conv_bn(width, 2 * width, stride=2),
             *_conv_bn(2 * width, 4 * width, stride=2),
             nn.AdaptiveAvgPool2d(1),
@@ -126,10 +146,8 @@ class LeNet(nn.Module):
     """LeNet-5-style CNN with batch norm: two 5x5 conv-BN-ReLU-max-pool blocks, one hidden layer.
 
     Unlike :class:`ConvNet` it keeps the spatial layout up to the hidden layer
-    (no global pooling), which is what small digit images need: on
-    independently coloured digits28 backgrounds it reached 0.85-0.86 test
-    accuracy where :class:`ConvNet` (width 32) reached 0.50-0.52 (same
-    schedule, seeds 0-1; ``benchmarks/b3_lad_design.py --part classifier``).
+    (no global pooling), which is what small digit images need when the
+    background varies (the methods page, *LAD*, compares the two).
     """
 
     def __init__(self, input_shape: Sequence[int], width: int = 16, hidden: int = 128) -> None:
@@ -212,13 +230,19 @@ def _resnet(blocks: Sequence[int], widths: Sequence[int]) -> Callable[..., ResNe
     return build
 
 
+#: From this image side on, ``"convnet"`` strides its first block and ``"auto"`` picks the
+#: large backbone on a GPU.
+LARGE_IMAGE_SIDE = 16
+
 #: name -> builder ``(input_shape, width=None) -> nn.Module``
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     "mlp": lambda input_shape, width=None: MLP(
         int(torch.tensor(input_shape).prod()),
         (512, 256) if width is None else (2 * width, width),
     ),
-    "convnet": lambda input_shape, width=None: ConvNet(input_shape[0], width or 32),
+    "convnet": lambda input_shape, width=None: ConvNet(
+        input_shape[0], width or 32, first_stride=2 if min(input_shape[1:]) >= LARGE_IMAGE_SIDE else 1
+    ),
     "lenet": lambda input_shape, width=None: LeNet(input_shape, width or 16),
     "resnet18": _resnet((2, 2, 2, 2), (64, 128, 256, 512)),
     "resnet20": _resnet((3, 3, 3), (16, 32, 64)),
@@ -226,13 +250,32 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def resolve_backbone_name(backbone: str | nn.Module, input_shape: Sequence[int]) -> str | nn.Module:
-    """``"auto"`` -> ``"mlp"`` for vectors, ``"convnet"`` for images under 16 px, else ``"resnet18"``."""
+#: The smallest image side each named backbone takes (1 where not listed).
+MIN_IMAGE_SIDE: dict[str, int] = {"lenet": 4}
+
+
+def resolve_backbone_name(backbone: str | nn.Module, input_shape: Sequence[int],
+                          device: torch.device | str | None = None, *,
+                          large: str = "resnet18", small: str = "convnet") -> str | nn.Module:
+    """The backbone ``"auto"`` stands for, by input and device; names and modules pass through.
+
+    Vectors: ``"mlp"``. Images on a GPU (any device but the CPU): ``small``
+    below 16 px, ``large`` from 16 px. Images on the CPU (or ``device=None``
+    meaning the CPU): ``small`` at every size, so that default fits stay
+    minutes long on a laptop; the ResNets are for GPUs. (ImageClassifier
+    asks for ``large="resnet20"``, ``small="lenet"`` on the CPU.)
+
+    Examples
+    --------
+    >>> resolve_backbone_name("auto", (1, 28, 28), "cpu"), resolve_backbone_name("auto", (64,))
+    ('convnet', 'mlp')
+    """
     if not isinstance(backbone, str) or backbone != "auto":
         return backbone
     if len(input_shape) == 1:
         return "mlp"
-    return "convnet" if min(input_shape[1:]) < 16 else "resnet18"
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    return small if on_cpu or min(input_shape[1:]) < LARGE_IMAGE_SIDE else large
 
 
 def build_backbone(
@@ -243,14 +286,20 @@ def build_backbone(
     A user module must map ``(B, *input_shape)`` to ``(B, F)``; its
     ``out_features`` is read from the attribute or found by a dry run.
     """
-    backbone = resolve_backbone_name(backbone, input_shape)
+    backbone = resolve_backbone_name(backbone, input_shape)  # "auto" here: as on the CPU
     if isinstance(backbone, nn.Module):
         module = copy.deepcopy(backbone)
         if not hasattr(module, "out_features") or not isinstance(module.out_features, int):
             was_training = module.training
             module.eval()
-            with torch.no_grad():
-                probe = module(torch.zeros(2, *input_shape))
+            try:
+                with torch.no_grad():
+                    probe = module(torch.zeros(2, *input_shape))
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"the backbone module fails on input of shape (2, {', '.join(map(str, input_shape))}) "
+                    f"({exc}); it must map (B, *input_shape) to (B, F) for this data."
+                ) from exc
             module.train(was_training)
             if probe.ndim != 2:
                 raise ValueError(
@@ -269,5 +318,14 @@ def build_backbone(
             f"backbone={backbone!r} needs images but X holds vectors of "
             f"{input_shape[0]} features; pass 3-D/4-D X or image_shape=(C, H, W), "
             "or use backbone='mlp'."
+        )
+    side = MIN_IMAGE_SIDE.get(backbone, 1)
+    if len(input_shape) == 3 and min(input_shape[1:]) < side:
+        fits = sorted(n for n in BACKBONES if n != "mlp" and MIN_IMAGE_SIDE.get(n, 1)
+                      <= min(input_shape[1:]))
+        raise ValueError(
+            f"backbone={backbone!r} needs images of at least {side}x{side} pixels (its "
+            f"max-pooling halves them twice); got {input_shape[1]}x{input_shape[2]}. Use one "
+            f"of {fits}, or larger images."
         )
     return BACKBONES[backbone](input_shape, width)

@@ -211,7 +211,22 @@ class ConvDecoder(nn.Module):
         return out
 
 
-class PixelEncoder(nn.Module):
+class _PixelMLP(nn.Module):
+    """A ``kernel_size`` convolution, then two 1x1 layers: a small MLP applied at every pixel."""
+
+    def __init__(self, c_in: int, c_out: int, hidden: int, kernel_size: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(c_in, hidden, kernel_size, padding=kernel_size // 2), nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+            nn.Conv2d(hidden, c_out, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class PixelEncoder(_PixelMLP):
     """``(B, C, H, W)`` -> ``(B, code_dim, H, W)``: one latent vector per pixel.
 
     A ``kernel_size`` convolution (the receptive field of a latent vector)
@@ -222,31 +237,15 @@ class PixelEncoder(nn.Module):
 
     def __init__(self, in_channels: int, code_dim: int, hidden: int = 64,
                  kernel_size: int = 1) -> None:
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(in_channels, hidden, kernel_size, padding=kernel_size // 2), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
-            nn.Conv2d(hidden, code_dim, 1),
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        super().__init__(in_channels, code_dim, hidden, kernel_size)
 
 
-class PixelDecoder(nn.Module):
+class PixelDecoder(_PixelMLP):
     """``(B, code_dim, H, W)`` -> ``(B, C, H, W)``, the mirror of :class:`PixelEncoder`."""
 
     def __init__(self, out_channels: int, code_dim: int, hidden: int = 64,
                  kernel_size: int = 1) -> None:
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(code_dim, hidden, kernel_size, padding=kernel_size // 2), nn.ReLU(),
-            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
-            nn.Conv2d(hidden, out_channels, 1),
-        )
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.net(z)
+        super().__init__(code_dim, out_channels, hidden, kernel_size)
 
 
 class MLPEncoder(nn.Module):

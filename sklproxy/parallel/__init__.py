@@ -11,8 +11,8 @@ Hyper-parameter search on a cluster needs nothing from here: scikit-learn's
 (see ``docs/scaling.md``).
 """
 
+from .._training._ddp import DataParallelMixin, data_parallel, get_rank, get_world_size
 from ._batched import batched_inference, chunk_rows, is_dask_array
-from ._ddp import DataParallelMixin, data_parallel, get_rank, get_world_size
 
 __all__ = [
     "DataParallelMixin",

@@ -35,7 +35,8 @@ import numpy as np
 import tqdm
 from sklearn import get_config
 
-from ..utils._skorch import progress_active
+from .._training._progress import progress_active
+from ..utils import cpu_threads
 
 __all__ = ["batched_inference", "chunk_rows", "is_dask_array"]
 
@@ -81,20 +82,26 @@ def batched_inference(method: _F) -> _F:
     def wrapper(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
         if is_dask_array(X):
             return _map_blocks(self, method, X, args, kwargs)
-        if not _is_chunkable(X):
-            return method(self, X, *args, **kwargs)
-        rows = chunk_rows(_values_per_row(X), getattr(self, "batch_size", 1))
-        n = X.shape[0]
-        if n <= rows:
-            return method(self, X, *args, **kwargs)
-        starts = range(0, n, rows)
-        if progress_active(getattr(self, "verbose", 0)):  # long runs: one tick per chunk
-            starts = tqdm.tqdm(starts, desc=f"{type(self).__name__}.{method.__name__}",
-                               unit="chunk", leave=False)
-        parts = [method(self, _writable(X[a : a + rows]), *args, **kwargs) for a in starts]
-        return np.concatenate(parts)
+        with cpu_threads(getattr(self, "device_", None)):
+            return _in_chunks(self, method, X, args, kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _in_chunks(self: Any, method: Callable[..., Any], X: Any, args: tuple, kwargs: dict) -> Any:
+    """``method`` on ``X`` in row chunks that fit the working memory (one call when small)."""
+    if not _is_chunkable(X):
+        return method(self, X, *args, **kwargs)
+    rows = chunk_rows(_values_per_row(X), getattr(self, "batch_size", 1))
+    n = X.shape[0]
+    if n <= rows:
+        return method(self, X, *args, **kwargs)
+    starts = range(0, n, rows)
+    if progress_active(getattr(self, "verbose", 0)):  # long runs: one tick per chunk
+        starts = tqdm.tqdm(starts, desc=f"{type(self).__name__}.{method.__name__}",
+                           unit="chunk", leave=False)
+    parts = [method(self, _writable(X[a : a + rows]), *args, **kwargs) for a in starts]
+    return np.concatenate(parts)
 
 
 def _writable(chunk: Any) -> Any:
@@ -146,4 +153,5 @@ def _map_blocks(self: Any, method: Callable[..., Any], X: Any, args: tuple, kwar
 
 
 def _call_block(self: Any, method: Callable[..., Any], args: tuple, kwargs: dict, block: Any) -> Any:
-    return np.asarray(method(self, _writable(np.asarray(block)), *args, **kwargs))
+    with cpu_threads(getattr(self, "device_", None)):
+        return np.asarray(method(self, _writable(np.asarray(block)), *args, **kwargs))

@@ -1,27 +1,16 @@
-"""Shared plumbing: devices, seeding, input validation, device-resident batching, skorch nets."""
+"""Helpers below every other package: devices, threads and seeding, input validation, output
+contracts and grouped options. Imports nothing else from sklproxy but its configuration."""
 
-from ._data import BatchIterator, TensorPairDataset, to_storage
 from ._device import (
+    cpu_threads,
+    fit_context,
     make_generator,
     resolve_device,
     seed_from_random_state,
     torch_seeded,
 )
-from ._estimator import (
-    BACKBONE_CONSTRAINTS,
-    TRAINING_CONSTRAINTS,
-    ImageTransformerMixin,
-    NetEstimatorMixin,
-)
-from ._skorch import (
-    DeviceNet,
-    DivergenceError,
-    DivergenceGuard,
-    NonFiniteLossError,
-    StagePrintLog,
-    StageProgressBar,
-    StopOnNonFinite,
-)
+from ._options import Options, resolve_options
+from ._output import ImageTransformerMixin
 from ._validation import (
     check_input_features,
     encode_class_labels,
@@ -30,26 +19,17 @@ from ._validation import (
 )
 
 __all__ = [
-    "BACKBONE_CONSTRAINTS",
-    "BatchIterator",
-    "DeviceNet",
-    "DivergenceError",
-    "DivergenceGuard",
     "ImageTransformerMixin",
-    "NetEstimatorMixin",
-    "NonFiniteLossError",
-    "StagePrintLog",
-    "StageProgressBar",
-    "StopOnNonFinite",
-    "TRAINING_CONSTRAINTS",
-    "TensorPairDataset",
+    "Options",
     "check_input_features",
+    "cpu_threads",
     "encode_class_labels",
+    "fit_context",
     "make_generator",
     "normalize_image_shape",
     "resolve_device",
+    "resolve_options",
     "seed_from_random_state",
-    "to_storage",
     "torch_seeded",
     "validate_input",
 ]

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from .._config import resolved_n_threads
+
 
 def resolve_device(device: str | torch.device) -> torch.device:
     """Turn the ``device`` parameter into a concrete :class:`torch.device`.
@@ -88,6 +90,34 @@ def torch_seeded(seed: int, device: torch.device) -> Iterator[None]:
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def cpu_threads(device: torch.device | str | None) -> Iterator[None]:
+    """Run a block with torch's intra-op threads set to sklproxy's ``n_threads`` (CPU only).
+
+    The number of threads in effect before is restored afterwards. On other
+    devices (and for ``device=None``) nothing changes.
+    """
+    if device is None or torch.device(device).type != "cpu":
+        yield
+        return
+    n, old = resolved_n_threads(), torch.get_num_threads()
+    if n == old:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def fit_context(seed: int, device: torch.device) -> Iterator[None]:
+    """What every training block runs in: :func:`torch_seeded` and :func:`cpu_threads`."""
+    with torch_seeded(seed, device), cpu_threads(device):
         yield
 
 

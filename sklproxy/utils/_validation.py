@@ -128,6 +128,8 @@ def validate_input(
         )
     _check_float32_range(X2d)
     X2d = np.asarray(X2d, dtype=np.float32)
+    if not X2d.flags.writeable:  # a read-only memmap or DataFrame buffer: torch wants writable memory
+        X2d = X2d.copy()
     return X2d.reshape((X2d.shape[0], *estimator.input_shape_))
 
 

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from sklproxy.cluster import DHOGClusterer
+from sklproxy.cluster import DHOGClusterer, HeadOptions
 from sklproxy.cluster._dhog import selection_scores
 from sklproxy.metrics import cluster_accuracy_scorer, cluster_label_mapping
 
@@ -98,7 +98,7 @@ def test_grid_search_over_alpha(blobs, scoring):
 
 
 def test_alpha_zero_is_iic(blobs):
-    est = DHOGClusterer(**{**FAST, "alpha": 0.0, "n_overcluster": 6}).fit(blobs[0])
+    est = DHOGClusterer(**{**FAST, "alpha": 0.0, "heads": HeadOptions(n_overcluster=6)}).fit(blobs[0])
     assert est.net_.alpha == 0.0
     assert est.net_.module_.heads.over_heads is not None
 
@@ -160,12 +160,12 @@ def test_too_many_clusters_and_sobel_on_vectors(blobs):
     with pytest.raises(ValueError, match=r"n_clusters=100 is larger than the number of samples \(90\)"):
         DHOGClusterer(**{**FAST, "n_clusters": 100}).fit(blobs[0])
     with pytest.raises(ValueError, match="sobel=True needs images"):
-        DHOGClusterer(**FAST, sobel=True).fit(blobs[0])
+        DHOGClusterer(**FAST, heads=HeadOptions(sobel=True)).fit(blobs[0])
 
 
 def test_sobel_images(digits):
     X = digits[0][:64].reshape(-1, 8, 8)
-    est = DHOGClusterer(**{**FAST, "max_epochs": 1}, sobel=True).fit(X)
+    est = DHOGClusterer(**{**FAST, "max_epochs": 1}, heads=HeadOptions(sobel=True)).fit(X)
     assert est.net_.module_.sobel is not None and est.predict(X).shape == (64,)
 
 
@@ -215,24 +215,39 @@ def test_grid_search_does_not_silently_pick_a_collapsed_candidate(blobs):
     assert search.best_params_["backbone"] == "auto"
 
 
-def test_warns_when_the_chosen_head_uses_under_half_the_clusters(fitted):
+def test_warns_when_the_chosen_head_collapses_even_partly(fitted):
     """The warning's logic on a fitted model whose chosen head is healthy on two views
-    (positive score) but puts the training data into 1 of 3 clusters."""
+    (positive score): a clustering into 1 or 2 of 3 clusters, or with a cluster of a
+    few images only, warns; one that uses every cluster evenly does not."""
     import copy
+    import warnings
 
     est = copy.deepcopy(fitted)
     est.head_scores_ = np.array([0.0, 0.4, 0.2])
     est.best_head_ = 1
+    n = len(est.labels_)
     est.labels_ = np.zeros_like(est.labels_)
-    with pytest.warns(UserWarning, match=r"the chosen head 1 uses only 1 of n_clusters=3 "
-                                         r"clusters.*Try more optimisation steps") as record:
+    with pytest.warns(UserWarning, match=r"the chosen head 1 leaves 2 of n_clusters=3 "
+                                         r"clusters empty.*Try more optimisation steps") as record:
         est._warn_if_collapsed()
     assert "every head collapsed" not in str(record[0].message)
-    est.labels_ = np.arange(len(est.labels_)) % 2                  # 2 of 3: at least half
-    import warnings
+    est.labels_ = np.arange(n) % 2                                 # 2 of 3 clusters
+    with pytest.warns(UserWarning, match=r"leaves 1 of n_clusters=3 clusters empty"):
+        est._warn_if_collapsed()
+    est.labels_ = np.where(np.arange(n) < 2, 2, np.arange(n) % 2)  # cluster 2: two images
+    with pytest.warns(UserWarning, match=r"1 of its clusters hold fewer than a tenth of an even "
+                                         r"share .*smallest: 2"):
+        est._warn_if_collapsed()
+    est.labels_ = np.arange(n) % 3                                 # every cluster, evenly
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est._warn_if_collapsed()
+
+
+def test_one_cluster_is_a_clear_error(blobs):
+    with pytest.raises(ValueError, match=r"n_clusters=1 puts every sample in one cluster.*"
+                                         r"use n_clusters >= 2"):
+        DHOGClusterer(**{**FAST, "n_clusters": 1}).fit(blobs[0])
 
 
 def test_unknown_backbone_name_and_backbones_without_stages(blobs, digits):
@@ -263,12 +278,13 @@ def test_no_warning_for_a_healthy_fit(blobs):
         DHOGClusterer(**FAST).fit(blobs[0]).score(blobs[0])
 
 
+@pytest.mark.slow
 def test_quality_on_digits_at_defaults_beats_kmeans(digits):
     """DHOG at its defaults against k-means on the same 70/30 split of the 8x8 digits.
 
     Held-out accuracy of the unsupervised head choice (Hungarian mapping
     fitted on the training split), one thread, seed 0 (one default fit, about
-    85 CPU s). Measured with these defaults (``benchmarks/b2_clustering.py
+    85 CPU s). Measured with these defaults (``python -m benchmarks.b2
     --cpu``, commit 8f740bc, ``results/b2_clustering_cpu.json``), seeds 0-4:
     DHOG 0.869, 0.789, 0.835, 0.919, 0.819 (0.846 +- 0.050); k-means on
     pixels 0.778, 0.780, 0.783, 0.781, 0.776; DHOG minus k-means +0.091,

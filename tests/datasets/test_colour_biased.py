@@ -243,18 +243,21 @@ def test_rebias_binarises_and_colours_every_zero_pixel():
 
 
 def _rebias_reference(y, k, rho, rng):
-    """The ReBias code's assignment, written out (per class: aligned head, then chunks)."""
+    """The ReBias code's assignment, image by image: per class the aligned head keeps the
+    class's colour, the rest go in equal chunks to the other colours (drawn in random order)."""
     colour = np.empty_like(y)
     for c in range(k):
-        idx = rng.permutation(np.flatnonzero(y == c))
-        n_aligned = int(len(idx) * rho)
-        colour[idx[:n_aligned]] = c
-        rest = idx[n_aligned:]
-        if len(rest):
-            chunk = int(np.ceil(len(rest) / (k - 1)))
-            others = rng.permutation([(c + j) % k for j in range(1, k)])
-            for j in range(0, len(rest), chunk):
-                colour[rest[j:j + chunk]] = others[j // chunk]
+        members = rng.permutation(np.flatnonzero(y == c))
+        n_aligned = int(len(members) * rho)
+        others = None
+        for position, index in enumerate(members):
+            if position < n_aligned:
+                colour[index] = c
+                continue
+            if others is None:  # the other colours' order is drawn once, after the aligned head
+                chunk = -(-(len(members) - n_aligned) // (k - 1))
+                others = rng.permutation([(c + j) % k for j in range(1, k)])
+            colour[index] = others[(position - n_aligned) // chunk]
     return colour
 
 

@@ -12,14 +12,30 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
+from sklproxy.classification import ImageClassifier
 from sklproxy.datasets import make_colour_biased
-from sklproxy.debias import ImageClassifier, LADClassifier, LADDebiaser
+from sklproxy.debias import (
+    LADClassifier,
+    LADDebiaser,
+    LatentClassifierOptions,
+    QEWalk,
+    Substitute,
+    VQVAEOptions,
+    Walk,
+)
 from sklproxy.nn.walk import qe_walk
 
 # about 120 VQ-VAE steps: fewer leave the reconstructions grey (the loss stays near 1
 # for the first 30-50 steps)
-SMALL = dict(n_codes=32, code_dim=8, width=16, walk_steps=3, max_epochs=8, lr=3e-3,
-             classifier_epochs=3, batch_size=16, device="cpu", random_state=0)
+VQ = dict(n_codes=32, code_dim=8, width=16)
+SMALL = dict(vqvae=VQVAEOptions(**VQ), max_epochs=8, lr=3e-3,
+             latent_classifier=LatentClassifierOptions(max_epochs=3), batch_size=16,
+             device="cpu", random_state=0)
+
+
+def with_vqvae(**options):
+    """SMALL with other VQ-VAE settings."""
+    return {**SMALL, "vqvae": VQVAEOptions(**{**VQ, **options})}
 CLF = dict(backbone="convnet", width=8, max_epochs=2, batch_size=64, device="cpu",
            random_state=0)
 
@@ -105,7 +121,7 @@ def test_debias_module_draws_new_groups(images, fitted):
 
 def test_walk_methods(images, fitted):
     X, y = images
-    for method in ("walk", "qe-walk"):
+    for method in (Walk(steps=3), QEWalk(steps=3)):
         lad = LADDebiaser(**{**SMALL, "method": method}).fit(X, y)
         d = lad.diagnostics_
         assert d["entropy_after"] > d["entropy_before"]
@@ -152,9 +168,9 @@ def test_input_layouts(images, fitted):
 def test_latent_stride_and_kernel(images):
     X, y = images
     big = np.repeat(np.repeat(X, 2, axis=2), 2, axis=3)  # 16x16
-    lad = LADDebiaser(**{**SMALL, "latent_stride": 2}).fit(big, y)
+    lad = LADDebiaser(**with_vqvae(latent_stride=2)).fit(big, y)
     assert lad.latent_shape_ == (8, 8, 8)
-    lad = LADDebiaser(**{**SMALL, "kernel_size": 3}).fit(X, y)
+    lad = LADDebiaser(**with_vqvae(kernel_size=3)).fit(X, y)
     assert lad.transform(X[:3]).shape == (3, 3, 8, 8)
 
 
@@ -188,26 +204,26 @@ def test_bad_input(images, fitted):
     with pytest.raises(ValueError, match="features"):
         fitted.transform(np.zeros((2, 30), dtype=np.float32))
     with pytest.raises(ValueError, match="alpha"):
-        LADDebiaser(alpha=-1.0).fit(X, y)
+        LADDebiaser(method=QEWalk(alpha=-1.0)).fit(X, y)
     with pytest.raises(ValueError, match="method"):
         LADDebiaser(method="permute").fit(X, y)
     # images too small for the latent grid, odd strides, even kernels
     with pytest.raises(ValueError, match="latent_stride=8 does not fit images of 8x8"):
-        LADDebiaser(**{**SMALL, "latent_stride": 8}).fit(X, y)
+        LADDebiaser(**with_vqvae(latent_stride=8)).fit(X, y)
     with pytest.raises(ValueError, match="latent_stride=3 must be 1 or a power of 2"):
-        LADDebiaser(**{**SMALL, "latent_stride": 3}).fit(X, y)
+        LADDebiaser(**with_vqvae(latent_stride=3)).fit(X, y)
     with pytest.raises(ValueError, match="kernel_size=2 must be odd"):
-        LADDebiaser(**{**SMALL, "kernel_size": 2}).fit(X, y)
+        LADDebiaser(**with_vqvae(kernel_size=2)).fit(X, y)
 
 
 def test_pipeline_and_grid_search(images):
     X, y = images
-    pipe = make_pipeline(LADDebiaser(**SMALL), ImageClassifier(**CLF))
+    pipe = make_pipeline(LADDebiaser(**{**SMALL, "method": Substitute()}), ImageClassifier(**CLF))
     assert pipe.fit(X, y).predict(X[:4]).shape == (4,)
-    grid = GridSearchCV(pipe, {"laddebiaser__spurious_threshold": [0.5, 0.7]}, cv=2)
+    grid = GridSearchCV(pipe, {"laddebiaser__method__threshold": [0.5, 0.7]}, cv=2)
     grid.fit(X[:120], y[:120])
-    assert set(grid.best_params_) == {"laddebiaser__spurious_threshold"}
-    assert clone(pipe).get_params()["laddebiaser__spurious_threshold"] == 0.7
+    assert set(grid.best_params_) == {"laddebiaser__method__threshold"}
+    assert clone(pipe).get_params()["laddebiaser__method__threshold"] == 0.7
 
 
 def test_lad_classifier(images):
@@ -222,9 +238,10 @@ def test_lad_classifier(images):
     assert clf.classifier_.get_params()["augment"].augment is not None
     with pytest.raises(ValueError, match="has no 'augment' parameter"):
         LADClassifier(LADDebiaser(**SMALL), LogisticRegression()).fit(X, y)
-    grid = GridSearchCV(LADClassifier(LADDebiaser(**SMALL), ImageClassifier(**CLF)),
-                        {"debiaser__spurious_threshold": [0.5, 0.7]}, cv=2).fit(X[:120], y[:120])
-    assert grid.best_params_["debiaser__spurious_threshold"] in (0.5, 0.7)
+    grid = GridSearchCV(LADClassifier(LADDebiaser(**{**SMALL, "method": Substitute()}),
+                                      ImageClassifier(**CLF)),
+                        {"debiaser__method__threshold": [0.5, 0.7]}, cv=2).fit(X[:120], y[:120])
+    assert grid.best_params_["debiaser__method__threshold"] in (0.5, 0.7)
 
 
 def test_classifier_backbones_and_seed(images):
@@ -235,7 +252,33 @@ def test_classifier_backbones_and_seed(images):
     np.testing.assert_array_equal(clf.predict_proba(X[:8]), again.predict_proba(X[:8]))
     vec = ImageClassifier(max_epochs=1, device="cpu", random_state=0).fit(X.reshape(len(X), -1), y)
     assert vec.backbone_ == "mlp"
-    res = ImageClassifier(width=4, max_epochs=1, device="cpu", random_state=0).fit(X[:64], y[:64])
+    auto = ImageClassifier(width=4, max_epochs=1, device="cpu", random_state=0).fit(X[:64], y[:64])
+    assert auto.backbone_ == "lenet" and auto.predict(X[:3]).shape == (3,)  # CPU-sized default
+    res = ImageClassifier(backbone="resnet20", width=4, max_epochs=1, device="cpu",
+                          random_state=0).fit(X[:64], y[:64])
     assert res.backbone_ == "resnet20" and res.predict(X[:3]).shape == (3,)
     lenet = ImageClassifier(**{**CLF, "backbone": "lenet"}).fit(X, y)
     assert lenet.predict(X[:3]).shape == (3,)
+
+
+def test_lad_classifier_pickles_each_network_once(images):
+    X, y = images
+    clf = LADClassifier(LADDebiaser(**SMALL), ImageClassifier(**CLF)).fit(X, y)
+    modules = [clf.debiaser_.net_.module_, clf.debiaser_.latent_net_.module_,
+               clf.classifier_.net_.module_]
+    weights = sum(p.numel() * 4 for m in modules for p in m.parameters())
+    data = pickle.dumps(clf)
+    assert len(data) < 1.3 * weights + 200_000, (len(data), weights)
+    again = pickle.loads(data)
+    np.testing.assert_array_equal(again.predict_proba(X[:16]), clf.predict_proba(X[:16]))
+    # the debiasing step of substitution does not hold the latent classifier at all
+    assert clf.debiaser_.debias_module().classifier is None
+
+
+def test_nested_lists_keep_their_layout(images, fitted):
+    X, _ = images
+    as_list = X[:3].tolist()                                       # 4-D nested lists
+    out = fitted.transform(as_list)
+    assert out.shape == (3, 3, 8, 8)
+    np.testing.assert_array_equal(out, fitted.transform(X[:3]))
+    assert fitted.transform(X[:3].reshape(3, -1).tolist()).shape == (3, 192)

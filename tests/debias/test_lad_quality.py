@@ -7,6 +7,7 @@ settings against the same pipeline without LAD.
 """
 
 import numpy as np
+import pytest
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -35,6 +36,7 @@ def _gain(palette=None, seed=0):
     return raw, pipe.score(Xind, yte), lad
 
 
+@pytest.mark.slow
 def test_lad_pipeline_beats_raw_training_on_background_colour():
     """Measured (CPU, 1 thread), seeds 0 / 1 / 2: raw 0.25 / 0.23 / 0.28, LAD 0.88 / 0.88 / 0.88.
 
@@ -58,6 +60,7 @@ def random_palette(rng):
     return np.array(colours)
 
 
+@pytest.mark.slow
 def test_lad_removes_a_palette_drawn_at_test_time():
     """A spurious colour nobody tuned for: ten background colours drawn now (OS entropy).
 

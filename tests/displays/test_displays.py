@@ -8,7 +8,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 
 from sklproxy.cluster import DHOGClusterer
-from sklproxy.debias import LADDebiaser
+from sklproxy.debias import LADDebiaser, LatentClassifierOptions, VQVAEOptions
 from sklproxy.displays import (
     ClusterGridDisplay,
     DebiasingDisplay,
@@ -144,8 +144,9 @@ def test_debiasing_from_estimator_with_gates(data):
     X, y = data
     with warnings.catch_warnings():  # grey digits: maybe no spurious code, which fit says
         warnings.simplefilter("ignore", UserWarning)
-        lad = LADDebiaser(n_codes=8, code_dim=4, width=8, max_epochs=1,
-                          classifier_epochs=1, device="cpu", random_state=0).fit(X[:120], y[:120])
+        lad = LADDebiaser(vqvae=VQVAEOptions(n_codes=8, code_dim=4, width=8), max_epochs=1,
+                          latent_classifier=LatentClassifierOptions(max_epochs=1), device="cpu",
+                          random_state=0).fit(X[:120], y[:120])
     disp = DebiasingDisplay.from_estimator(lad, X, y=y, n_images=5)
     assert disp.images_.shape == (2, 5) and disp.axes_[1, 0].get_ylabel() == "after"
     names = [t.get_text() for t in disp.gate_ax_.get_yticklabels()]
@@ -212,3 +213,73 @@ def test_clear_error_without_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install sklproxy\[plot\]"):
         GradientRatioDisplay([1], [1.0]).plot()
+
+
+# ------------------------------------------------------------------ class names, ax= everywhere
+def test_class_names_in_every_display_that_shows_labels(crpca, data):
+    X, y = data
+    names = [f"digit-{k}" for k in range(10)]
+    retrieval = RetrievalDisplay.from_estimator(crpca, X[:2], X, y_query=y[:2], y_db=y,
+                                                n_neighbors=2, display_labels=names)
+    assert retrieval.axes_[0, 0].get_title() == f"query digit-{y[0]}"
+    assert retrieval.axes_[0, 1].get_title().startswith("digit-")
+    tree = TreeNodeDisplay.from_estimator(crpca, X, y=y, depth=1, n_images=2, display_labels=names)
+    assert "digit-" in tree.texts_[0].get_text()
+    grid = ClusterGridDisplay.from_predictions(y, X, y=y, n_images=2, display_labels=names)
+    assert grid.majority[0] == ("digit-0", 1.0) and "digit-0: 100%" in grid.texts_[0].get_text()
+    deb = DebiasingDisplay.from_predictions(X[:3], X[:3], y=y[:3],
+                                            display_labels={k: n for k, n in enumerate(names)})
+    assert deb.axes_[0, 0].get_title() == f"digit-{y[0]}"
+    with pytest.raises(ValueError, match="display_labels has 2 names but a label is 5"):
+        RetrievalDisplay.from_predictions(X[:1], X, [[0]], y_query=[5], y_db=y,
+                                          display_labels=["a", "b"])
+
+
+def test_retrieval_takes_a_fitted_index(crpca, data):
+    from sklproxy.neighbors import HammingIndex
+
+    X, y = data
+    index = HammingIndex(ranking="hamming").fit(crpca.transform(X))
+    disp = RetrievalDisplay.from_estimator(crpca, X[:2], X, index=index, n_neighbors=3)
+    expected = index.kneighbors(crpca.transform(X[:2]), n_neighbors=3, return_distance=False)
+    np.testing.assert_allclose(disp.neighbor_images[1, 2],
+                               RetrievalDisplay.from_predictions(X[:2], X, expected)
+                               .neighbor_images[1, 2])
+    with pytest.raises(ValueError, match="index holds 300 codes but X_db has 10 images"):
+        RetrievalDisplay.from_estimator(crpca, X[:2], X[:10], index=index)
+    with pytest.raises(TypeError, match="fitted HammingIndex"):
+        RetrievalDisplay.from_estimator(crpca, X[:2], X, index="not an index")
+
+
+@pytest.mark.parametrize("make", [
+    lambda X: DebiasingDisplay.from_predictions(X[:3], X[:3], gates={"g": 0.5}, ax=_one_ax()),
+    lambda X: RetrievalDisplay.from_predictions(X[:2], X, [[0, 1], [2, 3]], ax=_one_ax()),
+    lambda X: ClusterGridDisplay.from_predictions([0, 1] * 5, X[:10], n_images=2, ax=_one_ax()),
+    lambda X: TreeNodeDisplay.from_predictions(np.eye(10, 2, dtype=int), X[:10], depth=1,
+                                               n_images=2, ax=_one_ax()),
+])
+def test_grid_displays_divide_one_given_axes(make, data):
+    X, _ = data
+    disp = make(X)
+    assert disp.figure_ is plt.gcf() and disp.axes_.ndim == 2
+    assert all(a.figure is disp.figure_ for a in disp.axes_.ravel())
+
+
+def _one_ax():
+    fig = plt.figure()
+    return fig.add_subplot(111)
+
+
+def test_debiasing_display_into_an_array_of_axes(data):
+    X, _ = data
+    fig, axes = plt.subplots(2, 4)
+    disp = DebiasingDisplay.from_predictions(X[:3], X[:3], gates={"g": 0.5}, ax=axes)
+    assert disp.axes_.shape == (2, 3) and disp.gate_ax_ is axes[0, 3]
+    with pytest.raises(ValueError, match="this grid needs 2 x 4"):
+        DebiasingDisplay.from_predictions(X[:3], X[:3], gates={"g": 0.5}, ax=axes[:, :3])
+
+
+def test_gradient_ratio_title_without_a_crossing():
+    disp = GradientRatioDisplay([1, 10, 20], [3.0, 2.0, 1.5]).plot()
+    assert disp.crossing_ is None
+    assert disp.ax_.get_title() == "GR stays above 1 for 20 iterations"

@@ -10,9 +10,9 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklproxy.hashing import CrPCA, DDTLHasher
+from sklproxy.exceptions import NonFiniteLossError
+from sklproxy.hashing import CrPCA, DDTLHasher, SplitBalance
 from sklproxy.metrics import hash_entropy, hash_spread, mean_average_precision
-from sklproxy.utils import NonFiniteLossError
 
 FAST = dict(n_path_bits=4, max_epochs=2, batch_size=64, width=8, device="cpu", random_state=0)
 
@@ -207,10 +207,12 @@ def test_bad_y_and_params(small):
     # (batch 220, 8 features: 2**18 leaves fit without it, not with it)
     X300, y300 = np.random.RandomState(0).normal(size=(300, 8)), np.arange(300) % 3
     with pytest.raises(ValueError, match="n_path_bits <= 17"):
-        DDTLHasher(**{**FAST, "n_path_bits": 18, "batch_size": 220, "gamma": 1.0}).fit(X300, y300)
+        DDTLHasher(**{**FAST, "n_path_bits": 18, "batch_size": 220,
+                       "splits": SplitBalance(gamma=1.0)}).fit(X300, y300)
     # the tree refit caches features of every view: bounded too
-    with pytest.raises(ValueError, match="refit_tree_views=500000 would cache"):
-        DDTLHasher(**{**FAST, "refit_tree_epochs": 1, "refit_tree_views": 500_000}).fit(X300, y300)
+    with pytest.raises(ValueError, match="refit_views=500000 would cache"):
+        DDTLHasher(**{**FAST, "splits": SplitBalance(gamma=0.0, refit_epochs=1,
+                                                     refit_views=500_000)}).fit(X300, y300)
     with pytest.raises(ValueError, match="n_path_bits"):
         DDTLHasher(**{**FAST, "n_path_bits": 0}).fit(X, y)
     with pytest.raises(ValueError, match="image_shape"):
@@ -250,7 +252,7 @@ def test_median_splits_halve_every_class_at_every_level(small):
     # the offsets travel with the model; without them the published codes come back
     again = pickle.loads(pickle.dumps(h))
     np.testing.assert_array_equal(again.transform(X), codes)
-    plain = DDTLHasher(**{**FAST, "median_splits": False}).fit(X, y)
+    plain = DDTLHasher(**{**FAST, "splits": "learned"}).fit(X, y)
     h.net_.module_.tree.offsets = None
     np.testing.assert_array_equal(h.transform(X), plain.transform(X))
 
@@ -267,15 +269,14 @@ def test_median_splits_with_one_group(small, kind):
 
 def test_tree_refit_moves_only_the_path_bits(small):
     X, y = small
-    refit = DDTLHasher(**{**FAST, "median_splits": False, "refit_tree_epochs": 2,
-                          "refit_tree_views": 3, "gamma": 1.0}).fit(X, y)
+    balance = SplitBalance(gamma=1.0, refit_epochs=2, refit_views=3, median=False)
+    refit = DDTLHasher(**{**FAST, "splits": balance}).fit(X, y)
     # the backbone and class head are frozen during the refit: same classes;
     # stage 1 differs only by gamma, so compare against a gamma=1 fit
-    same_stage1 = DDTLHasher(**{**FAST, "median_splits": False, "gamma": 1.0}).fit(X, y)
+    same_stage1 = DDTLHasher(**{**FAST, "splits": SplitBalance(gamma=1.0, median=False)}).fit(X, y)
     np.testing.assert_array_equal(refit.predict_proba(X), same_stage1.predict_proba(X))
     assert not np.array_equal(refit.transform(X), same_stage1.transform(X))
-    again = DDTLHasher(**{**FAST, "median_splits": False, "refit_tree_epochs": 2,
-                          "refit_tree_views": 3, "gamma": 1.0}).fit(X, y)
+    again = DDTLHasher(**{**FAST, "splits": balance}).fit(X, y)
     np.testing.assert_array_equal(refit.transform(X), again.transform(X))
 
 
@@ -293,6 +294,7 @@ def default_fit(digits):
     return DDTLHasher(n_path_bits=8, device="cpu", random_state=0).fit(Xtr, ytr), (Xtr, Xte, ytr, yte)
 
 
+@pytest.mark.slow
 def test_defaults_spread_codes_to_the_random_reference(default_fit):
     """At its defaults DDTL's training codes on 8x8 digits (70/30 split, 4 + 8 bits) spread
     at least as far as the random reference, at code-order mAP@100 >= 0.95.
@@ -323,6 +325,7 @@ def test_defaults_spread_codes_to_the_random_reference(default_fit):
     assert plain.codes.entropy <= report.codes.entropy - 1.5
 
 
+@pytest.mark.slow
 def test_split_balance_on_greedy_paths_spreads_the_trained_tree(digits, default_fit):
     """gamma > 0 spreads the codes of the trained tree itself (no median splits).
 
@@ -330,7 +333,7 @@ def test_split_balance_on_greedy_paths_spreads_the_trained_tree(digits, default_
     bits and gamma=3 8.79-8.94 (gain 1.23-1.42) bits (reference 9.85), mAP@100 0.980-0.982.
     """
     h0, (Xtr, Xte, ytr, yte) = default_fit
-    h = DDTLHasher(n_path_bits=8, gamma=3.0, median_splits=False, device="cpu",
+    h = DDTLHasher(n_path_bits=8, splits=SplitBalance(gamma=3.0, median=False), device="cpu",
                    random_state=0).fit(Xtr, ytr)
     db = h.transform(Xtr)
     offsets = h0.net_.module_.tree.offsets
@@ -354,3 +357,13 @@ def test_crpca_contract(small):
         assert abs(first.mean() - 0.5) <= 0.1
     unsup = CrPCA(n_path_bits=5).fit(X)
     assert unsup.transform(X).shape == (len(X), 5)
+
+
+def test_any_input_scale_gives_the_same_model_quality(small):
+    """Standardisation is scale-free: inputs times 1e-8 or 1e8 train as well as the originals."""
+    X, y = small
+    ref = DDTLHasher(**FAST).fit(X, y)
+    for scale in (1e-8, 1e8):
+        h = DDTLHasher(**FAST).fit(X * scale, y)
+        assert abs(h.score(X * scale, y) - ref.score(X, y)) < 0.05
+        assert (h.predict(X * scale) == y).mean() >= (ref.predict(X) == y).mean() - 0.05

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 from sklproxy.neighbors import HammingIndex, pack_codes, pack_codes_faiss
 
@@ -171,12 +172,25 @@ def test_faiss_backend_identical_to_numpy():
         (np.zeros((3, 0)), "empty"),
         (np.array([[0, 2]]), "only 0 and 1"),
         (np.array([[0, -1]]), "only 0 and 1"),
-        (np.array([[0.0, 1.0]]), "bool or integer"),
+        (np.array([[0.0, 0.5]]), "other than exactly 0.0 and 1.0"),
+        (np.array([["0", "1"]]), "has dtype <U1"),
     ],
 )
 def test_bad_codes(codes, match):
     with pytest.raises(ValueError, match=match):
         HammingIndex().fit(codes)
+
+
+def test_float_codes_of_exact_zeros_and_ones_are_codes():
+    rng = np.random.default_rng(0)
+    db = rng.integers(0, 2, (50, 12), dtype=np.uint8)
+    q = rng.integers(0, 2, (5, 12), dtype=np.uint8)
+    for ranking in ("code", "hamming"):
+        ints = HammingIndex(ranking=ranking).fit(db).kneighbors(q, n_neighbors=4)
+        floats = HammingIndex(ranking=ranking).fit(db.astype(np.float32)).kneighbors(
+            q.astype(np.float64), n_neighbors=4)
+        for a, b in zip(ints, floats):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_bad_parameters_and_queries():
@@ -187,7 +201,7 @@ def test_bad_parameters_and_queries():
         HammingIndex(backend="gpu").fit(db)
     with pytest.raises(ValueError, match="only supports ranking='hamming'"):
         HammingIndex(backend="faiss").fit(db)
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         HammingIndex().kneighbors(db)
     index = HammingIndex().fit(db)
     with pytest.raises(ValueError, match="bits"):
@@ -321,3 +335,24 @@ def test_width_chunks_cover_every_row_once_within_bounds(widths):
     for rows in chunks:
         assert 1 <= len(rows) <= H._RANK_MAX_ROWS
         assert len(rows) <= 8 or len(rows) * width[rows].max() <= H._RANK_ELEMENTS
+
+
+@pytest.mark.parametrize("n_bits", [7, 64, 130])
+@pytest.mark.parametrize("k", [1, 5, 64, 300])
+def test_compiled_and_numpy_topk_agree(n_bits, k):
+    """The numba kernel (the ``fast`` extra) and the NumPy path give the same top-k."""
+    from sklproxy.neighbors._codes import codes_to_words
+    from sklproxy.neighbors._hamming_rank import HammingRanker
+    from sklproxy.neighbors._kernels import HAVE_NUMBA, hamming_topk
+
+    if not HAVE_NUMBA:
+        pytest.skip("numba is not installed (pip install sklproxy[fast])")
+    rng = np.random.default_rng(n_bits + k)
+    pool = rng.integers(0, 2, (40, n_bits), dtype=np.uint8)  # many ties
+    db = codes_to_words(pool[rng.integers(0, 40, 700)])
+    q = codes_to_words(rng.integers(0, 2, (9, n_bits), dtype=np.uint8))
+    ranker = HammingRanker(db, n_bits)
+    d_np, i_np = ranker.topk_numpy(q, k)
+    d_nb, i_nb = hamming_topk(q, db, k, ranker.dist_dtype)
+    np.testing.assert_array_equal(i_nb, i_np)
+    np.testing.assert_array_equal(d_nb, d_np)

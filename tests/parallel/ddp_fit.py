@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from sklproxy.debias import ImageClassifier
+from sklproxy.classification import ImageClassifier
 from sklproxy.hashing import DDTLHasher
 from sklproxy.parallel import data_parallel, get_world_size
 

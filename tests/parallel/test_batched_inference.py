@@ -10,8 +10,9 @@ import pytest
 import sklearn
 from sklearn.datasets import load_digits
 
+from sklproxy.classification import ImageClassifier
 from sklproxy.cluster import DHOGClusterer
-from sklproxy.debias import ImageClassifier, LADDebiaser
+from sklproxy.debias import LADDebiaser, LatentClassifierOptions, VQVAEOptions
 from sklproxy.hashing import DDTLHasher
 from sklproxy.parallel import chunk_rows
 
@@ -35,7 +36,9 @@ def fitted():
     return X, [
         DDTLHasher(n_path_bits=3, **SMALL).fit(X[:200], y[:200]),
         DHOGClusterer(n_clusters=10, n_heads=2, n_repeats=2, **SMALL).fit(X[:200]),
-        LADDebiaser(n_codes=8, code_dim=4, walk_steps=2, classifier_epochs=1, **SMALL).fit(X[:200], y[:200]),
+        LADDebiaser(vqvae=VQVAEOptions(n_codes=8, code_dim=4, width=SMALL["width"]),
+                    latent_classifier=LatentClassifierOptions(max_epochs=1),
+                    **{k: v for k, v in SMALL.items() if k != "width"}).fit(X[:200], y[:200]),
         ImageClassifier(**SMALL).fit(X[:200], y[:200]),
     ]
 

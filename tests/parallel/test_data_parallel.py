@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklproxy.debias import ImageClassifier
+from sklproxy.classification import ImageClassifier
 from sklproxy.hashing import DDTLHasher
 from sklproxy.parallel import data_parallel
 
