@@ -77,6 +77,9 @@ def target_met(setting: str, s: dict) -> bool | None:
     km = s["kmeans"]["test_accuracy"]["mean"]
     if setting == "digits-colour":
         return bool(s["dhog_minus_iic"]["mean"] >= 0.05 and dhog >= km)
+    if setting == "fmnist-20k-28":
+        d = s["dhog_minus_iic"]
+        return bool(dhog >= 0.65 and d["mean"] >= 0.03 and d["dhog_ahead"] == len(d["values"]))
     return bool(dhog >= km + (0.02 if setting == "digits" else 0.05))
 
 
