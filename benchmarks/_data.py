@@ -73,7 +73,7 @@ def fmnist_random_subset(n_train: int, n_test: int, seed: int, data_home: str | 
 
 # ------------------------------------------------------- clustering settings
 #: the settings of the B2 CPU reference
-CLUSTERING_SETTINGS = ("digits-colour", "digits", "fmnist-10k")
+CLUSTERING_SETTINGS = ("digits-colour", "digits", "fmnist-10k", "fmnist-20k-28")
 
 
 def clustering_setting(name: str, data_home: str | None = None) -> dict:
@@ -82,7 +82,9 @@ def clustering_setting(name: str, data_home: str | None = None) -> dict:
     ``digits-colour``: 8x8 digits on a background colour drawn independently
     of the digit; ``digits``: plain 8x8 digits (both a 70/30 stratified
     split, 1257/540); ``fmnist-10k``: 10k stratified Fashion-MNIST training
-    images and the 10k test images, mean-pooled 2x2 to 14x14.
+    images and the 10k test images, mean-pooled 2x2 to 14x14;
+    ``fmnist-20k-28``: 20k stratified training images and the 10k test
+    images at 28x28.
     """
     if name in ("digits", "digits-colour"):
         X, y = load_digits(return_X_y=True)
@@ -98,6 +100,13 @@ def clustering_setting(name: str, data_home: str | None = None) -> dict:
         return {"X_train": X[tr], "y_train": y[tr], "X_test": X[te], "y_test": y[te],
                 "nuisance_train": None if nuisance is None else nuisance[tr],
                 "nuisance_test": None if nuisance is None else nuisance[te]}
+    if name == "fmnist-20k-28":
+        Xtr, ytr = _fashion_mnist("train", data_home)
+        Xte, yte = _fashion_mnist("test", data_home)
+        tr = np.sort(train_test_split(np.arange(len(Xtr)), train_size=20000, random_state=0,
+                                      stratify=ytr)[0])
+        return {"X_train": _prep(Xtr[tr]), "y_train": ytr[tr], "X_test": _prep(Xte), "y_test": yte,
+                "nuisance_train": None, "nuisance_test": None}
     if name == "fmnist-10k":
         Xtr, ytr = _fashion_mnist("train", data_home)
         Xte, yte = _fashion_mnist("test", data_home)
