@@ -97,6 +97,19 @@ def _scale_to_unit(X: np.ndarray, max_value) -> np.ndarray:
     return (X / scale).astype(np.float32)
 
 
+def _check_bias_args(bias_ratio: float, test_mode: str | None, protocol: str | None = None) -> None:
+    """The arguments every bias protocol shares: ``bias_ratio``, ``test_mode`` and ``protocol``."""
+    if not 0.0 <= bias_ratio <= 1.0:
+        raise ValueError(f"bias_ratio={bias_ratio} must lie in [0, 1] (1.0 = fully biased).")
+    if test_mode not in (None, "independent", "conditioned"):
+        raise ValueError(
+            f"test_mode={test_mode!r} is not supported; use None (training set), "
+            "'independent' or 'conditioned'."
+        )
+    if protocol not in (None, "lff"):
+        raise ValueError(f"protocol={protocol!r} is not supported; use None or 'lff'.")
+
+
 def _count_classes(y: np.ndarray, n_classes) -> int:
     """K from ``n_classes`` or, if None, ``y.max() + 1``."""
     k = (int(y.max()) + 1 if y.size else 1) if n_classes is None else int(n_classes)
@@ -334,13 +347,7 @@ def make_colour_biased(
     kind = "background" if kind is None else kind
     if kind not in ("background", "foreground"):
         raise ValueError(f"kind={kind!r} is not supported; use 'background' or 'foreground'.")
-    if test_mode not in (None, "independent", "conditioned"):
-        raise ValueError(
-            f"test_mode={test_mode!r} is not supported; use None (training set), "
-            "'independent' or 'conditioned'."
-        )
-    if not 0.0 <= bias_ratio <= 1.0:
-        raise ValueError(f"bias_ratio={bias_ratio} must lie in [0, 1] (1.0 = fully biased).")
+    _check_bias_args(bias_ratio, test_mode)
     if not 0.0 <= threshold < 1.0:
         raise ValueError(f"threshold={threshold} must lie in [0, 1) (intensity scaled to [0, 1]).")
     noise = _DEFAULT_NOISE[kind] if colour_noise is None else float(colour_noise)

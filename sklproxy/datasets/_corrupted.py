@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
-from ._biased import _check_images_labels, _count_classes, _pick_colours, _scale_to_unit
+from ._biased import _check_bias_args, _check_images_labels, _count_classes, _pick_colours, _scale_to_unit
 from ._corruptions import CORRUPTION_TYPES, CORRUPTIONS, corrupt_image
 
 __all__ = ["make_corrupted"]
@@ -136,15 +136,7 @@ def make_corrupted(
     names = _resolve_corruptions(corruptions)
     if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or not 1 <= severity <= 5:
         raise ValueError(f"severity={severity!r} must be an integer in 1..5 (CIFAR-10-C's scale).")
-    if not 0.0 <= bias_ratio <= 1.0:
-        raise ValueError(f"bias_ratio={bias_ratio} must lie in [0, 1] (1.0 = fully biased).")
-    if test_mode not in (None, "independent", "conditioned"):
-        raise ValueError(
-            f"test_mode={test_mode!r} is not supported; use None (training set), "
-            "'independent' or 'conditioned'."
-        )
-    if protocol not in (None, "lff"):
-        raise ValueError(f"protocol={protocol!r} is not supported; use None or 'lff'.")
+    _check_bias_args(bias_ratio, test_mode, protocol)
     k = _count_classes(y, n_classes)
     if k > len(names):
         raise ValueError(

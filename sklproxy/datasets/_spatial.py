@@ -6,7 +6,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
-from ._biased import _check_images_labels, _count_classes, _outside_silhouette, _pick_colours, _scale_to_unit
+from ._biased import (
+    _check_bias_args,
+    _check_images_labels,
+    _count_classes,
+    _outside_silhouette,
+    _pick_colours,
+    _scale_to_unit,
+)
 
 __all__ = ["PATCHES", "TEXTURES", "make_spatial_biased"]
 
@@ -119,15 +126,7 @@ def make_spatial_biased(
     X, y = _check_images_labels(X, y, allow_channels=True)
     if kind not in ("texture", "patch"):
         raise ValueError(f"kind={kind!r} is not supported; use 'texture' or 'patch'.")
-    if not 0.0 <= bias_ratio <= 1.0:
-        raise ValueError(f"bias_ratio={bias_ratio} must lie in [0, 1] (1.0 = fully biased).")
-    if test_mode not in (None, "independent", "conditioned"):
-        raise ValueError(
-            f"test_mode={test_mode!r} is not supported; use None (training set), "
-            "'independent' or 'conditioned'."
-        )
-    if protocol not in (None, "lff"):
-        raise ValueError(f"protocol={protocol!r} is not supported; use None or 'lff'.")
+    _check_bias_args(bias_ratio, test_mode, protocol)
     strength = (0.5 if kind == "texture" else 1.0) if strength is None else float(strength)
     if not 0.0 < strength <= 1.0:
         raise ValueError(f"strength={strength} must lie in (0, 1].")

@@ -54,17 +54,33 @@ if HAVE_NUMBA:  # pragma: no cover - compiled code; tested through hamming_topk
     def _topk(q: Any, db: Any, k: int, out_d: Any, out_i: Any) -> None:
         n_q, n_words = q.shape
         n = db.shape[0]
+        n_bins = 64 * n_words + 1
         dist = np.empty(n, np.uint16)
-        hist = np.empty(64 * n_words + 1, np.int64)
-        pos = np.empty(64 * n_words + 1, np.int64)
+        hist = np.empty(n_bins, np.int64)
+        sub = np.empty((4, n_bins), np.int64)  # four histograms: no chain of increments to one bin
+        pos = np.empty(n_bins, np.int64)
         for b in range(n_q):
-            hist[:] = 0
-            for j in range(n):
-                d = 0
-                for w in range(n_words):
-                    d += _popcount(q[b, w] ^ db[j, w])
-                dist[j] = d
-                hist[d] += 1
+            if n_words == 1:  # one word per code: a loop the compiler vectorises
+                qb = q[b, 0]
+                for j in range(n):
+                    dist[j] = _popcount(qb ^ db[j, 0])
+            else:
+                for j in range(n):
+                    d = 0
+                    for w in range(n_words):
+                        d += _popcount(q[b, w] ^ db[j, w])
+                    dist[j] = d
+            sub[:] = 0
+            n4 = n - n % 4
+            for j in range(0, n4, 4):
+                sub[0, dist[j]] += 1
+                sub[1, dist[j + 1]] += 1
+                sub[2, dist[j + 2]] += 1
+                sub[3, dist[j + 3]] += 1
+            for j in range(n4, n):
+                sub[0, dist[j]] += 1
+            for t in range(n_bins):
+                hist[t] = sub[0, t] + sub[1, t] + sub[2, t] + sub[3, t]
             t, before = 0, 0                      # the k-th item's distance, items below it
             while before + hist[t] < k:
                 before += hist[t]

@@ -8,32 +8,11 @@ settings against the same pipeline without LAD.
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
 
-from sklproxy.datasets import make_colour_biased
-from sklproxy.debias import LADDebiaser
-
-
-def _biased_digits(palette=None, seed=0):
-    X, y = load_digits(return_X_y=True)
-    X = X.reshape(-1, 8, 8)
-    perm = np.random.RandomState(seed).permutation(len(X))
-    tr, te = perm[:1200], perm[1200:]
-    kw = dict(kind="background", max_value=16, palette=palette)
-    Xtr, _ = make_colour_biased(X[tr], y[tr], random_state=seed, **kw)
-    Xind, _ = make_colour_biased(X[te], y[te], test_mode="independent", random_state=seed + 1, **kw)
-    flat = lambda A: A.reshape(len(A), -1)  # noqa: E731  (flattened, as LogisticRegression wants)
-    return flat(Xtr), y[tr], flat(Xind), y[te]
-
-
-def _gain(palette=None, seed=0):
-    Xtr, ytr, Xind, yte = _biased_digits(palette, seed)
-    raw = make_pipeline(LogisticRegression(max_iter=3000)).fit(Xtr, ytr).score(Xind, yte)
-    lad = LADDebiaser(image_shape=(3, 8, 8), device="cpu", random_state=seed)
-    pipe = make_pipeline(lad, LogisticRegression(max_iter=3000)).fit(Xtr, ytr)
-    return raw, pipe.score(Xind, yte), lad
+# The data and the pipelines are those the thresholds were measured with:
+# ``python -m benchmarks.experiments.b3_ci_calibration`` (the same functions).
+from benchmarks.experiments.b3_ci_calibration import gain as _gain
+from benchmarks.experiments.b3_ci_calibration import random_palette
 
 
 @pytest.mark.slow
@@ -49,22 +28,11 @@ def test_lad_pipeline_beats_raw_training_on_background_colour():
     assert d["colour_before"] > 0.95 and d["colour_after"] < d["chance"] + 0.15
 
 
-def random_palette(rng):
-    """Ten random colours, none close to white (the digit) or to each other."""
-    colours = []
-    while len(colours) < 10:
-        c = rng.integers(0, 256, 3)
-        if np.abs(c - 255).max() < 60 or any(np.abs(c - o).max() < 40 for o in colours):
-            continue
-        colours.append(c)
-    return np.array(colours)
-
-
 @pytest.mark.slow
 def test_lad_removes_a_palette_drawn_at_test_time():
     """A spurious colour nobody tuned for: ten background colours drawn now (OS entropy).
 
-    Measured over 10 draws (``benchmarks/b3_ci_calibration.py``, CPU): raw 0.26-0.35,
+    Measured over 10 draws (``benchmarks/experiments/b3_ci_calibration.py``, CPU): raw 0.26-0.35,
     LAD 0.84-0.91, gain 0.53-0.62.
     """
     palette = random_palette(np.random.default_rng())

@@ -349,7 +349,7 @@ def test_compiled_and_numpy_topk_agree(n_bits, k):
         pytest.skip("numba is not installed (pip install sklproxy[fast])")
     rng = np.random.default_rng(n_bits + k)
     pool = rng.integers(0, 2, (40, n_bits), dtype=np.uint8)  # many ties
-    db = codes_to_words(pool[rng.integers(0, 40, 700)])
+    db = codes_to_words(pool[rng.integers(0, 40, 703)])  # not a multiple of 4
     q = codes_to_words(rng.integers(0, 2, (9, n_bits), dtype=np.uint8))
     ranker = HammingRanker(db, n_bits)
     d_np, i_np = ranker.topk_numpy(q, k)
