@@ -29,7 +29,7 @@ from sklproxy.hashing import DDTLHasher
 from sklproxy.metrics import cluster_accuracy, mean_average_precision
 
 from .._data import biased_setting, fmnist_random_subset
-from .._runner import Job
+from .._runner import Job, timed
 
 DEFAULT_PARTS = ("defaults", "load")
 N_TRAIN, N_TEST = 5000, 2000
@@ -39,25 +39,19 @@ SPINNER = ("import torch\ntorch.set_num_threads(2)\na = torch.randn(768, 768)\n"
            "while True:\n    a = torch.tanh(a @ a)\n")
 
 
-def _wall(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
-
-
 def default_fits(save) -> dict:
     """Every net estimator at its defaults on 5000 28x28 images: seconds and quality."""
     data = fmnist_random_subset(N_TRAIN, N_TEST, seed=0)
     X, y, Xt, yt = data["X_train"], data["y_train"], data["X_test"], data["y_test"]
     out: dict = {"n_train": len(X), "n_test": len(Xt)}
-    ddtl, s = _wall(lambda: DDTLHasher(device="cpu", random_state=0).fit(X, y))
+    ddtl, s = timed(lambda: DDTLHasher(device="cpu", random_state=0).fit(X, y))
     out["DDTLHasher"] = {
         "fit_seconds": s, "test_accuracy": float((ddtl.predict(Xt) == yt).mean()),
         "map@1000_code": float(mean_average_precision(ddtl.transform(Xt), ddtl.transform(X), yt, y,
                                                       k=1000, ranking="code")),
         "n_epochs": ddtl.max_epochs}
     save(out)
-    dhog, s = _wall(lambda: DHOGClusterer(device="cpu", random_state=0).fit(X))
+    dhog, s = timed(lambda: DHOGClusterer(device="cpu", random_state=0).fit(X))
     km = KMeans(10, n_init=10, random_state=0).fit(X.reshape(len(X), -1))
     out["DHOGClusterer"] = {
         "fit_seconds": s, "n_epochs": dhog.n_epochs_, "best_head": int(dhog.best_head_),
@@ -65,8 +59,8 @@ def default_fits(save) -> dict:
         "kmeans_test_accuracy": float(cluster_accuracy(yt, km.predict(Xt.reshape(len(Xt), -1))))}
     save(out)
     Xb, yb, _, _ = biased_setting("fmnist", 0, fmnist_sizes=(N_TRAIN, N_TEST))
-    lad, s = _wall(lambda: LADDebiaser(device="cpu", random_state=0).fit(Xb, yb))
-    _, ts = _wall(lambda: lad.transform(Xb))
+    lad, s = timed(lambda: LADDebiaser(device="cpu", random_state=0).fit(Xb, yb))
+    _, ts = timed(lambda: lad.transform(Xb))
     out["LADDebiaser"] = {"fit_seconds": s, "transform_seconds": ts, "data": "B3 fmnist (colour-biased)",
                           "spurious_codes": int(lad.spurious_codes_.sum())}
     return out
@@ -75,7 +69,7 @@ def default_fits(save) -> dict:
 def _dhog_digits(n_threads: int):
     X = load_digits().images.astype(np.float32) / 16.0
     with sklproxy.config_context(n_threads=n_threads):
-        model, s = _wall(lambda: DHOGClusterer(device="cpu", random_state=0,
+        model, s = timed(lambda: DHOGClusterer(device="cpu", random_state=0,
                                                max_epochs=LOAD_EPOCHS).fit(X))
     return model.predict_proba(X), s
 

@@ -38,6 +38,19 @@ DEFAULT_PERTURBATIONS: dict[str, tuple[float, ...]] = {
 }
 
 
+def _check_images(X: ArrayLike) -> NDArray[np.float32]:
+    """``X`` as float32 images ``(n, H, W)`` or ``(n, C, H, W)``: non-empty and finite."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim not in (3, 4):
+        raise ValueError(f"X must hold images of shape (n, H, W) or (n, C, H, W); got shape "
+                         f"{X.shape}. Reshape flattened images first.")
+    if X.size == 0:
+        raise ValueError(f"X of shape {X.shape} holds no pixels; pass at least one image.")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or infinity; pass finite image intensities.")
+    return X
+
+
 def perturb_images(X: ArrayLike, kind: str, strength: float, *,
                    random_state: int | np.random.RandomState | None = None,
                    value_range: tuple[float, float] | None = None) -> NDArray[np.float32]:
@@ -65,10 +78,7 @@ def perturb_images(X: ArrayLike, kind: str, strength: float, *,
     >>> perturb_images(X, "occlusion", 0.5, random_state=0).sum(axis=(1, 2)).tolist()
     [10.0, 8.0]
     """
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim not in (3, 4):
-        raise ValueError(f"X must hold images of shape (n, H, W) or (n, C, H, W); got shape "
-                         f"{X.shape}. Reshape flattened images first.")
+    X = _check_images(X)
     if kind not in DEFAULT_PERTURBATIONS:
         raise ValueError(f"kind={kind!r} is not supported; use one of "
                          f"{', '.join(map(repr, DEFAULT_PERTURBATIONS))}.")
@@ -140,7 +150,7 @@ def hash_retention_curves(
     >>> out["noise"][0.0].tolist()
     [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
-    X = np.asarray(X, dtype=np.float32)
+    X = _check_images(X)
     rng = check_random_state(random_state)
     lo, hi = float(X.min()), float(X.max())
     clean = np.asarray(transform(X))

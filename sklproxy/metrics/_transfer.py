@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ..neighbors._codes import check_codes, check_same_bits, codes_to_words
+from ._cluster import _check_finite_labels
 
 __all__ = ["CoarseToFine", "coarse_to_fine_accuracy"]
 
@@ -74,6 +75,7 @@ def _encode(train_labels: ArrayLike, test_labels: ArrayLike, n_train: int, n_tes
         if lab.ndim != 1 or lab.shape[0] != n:
             raise ValueError(f"{name} must be 1-D with one fine label per code ({n}); "
                              f"got shape {lab.shape}.")
+    _check_finite_labels(("train_labels", a), ("test_labels", b))
     classes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
     inverse = inverse.ravel()
     return inverse[:n_train], inverse[n_train:], len(classes)

@@ -13,7 +13,7 @@ candidates are in index order, so ties resolve by index. No full
 per-word popcounts.
 
 With numba installed (the ``fast`` extra) :meth:`HammingRanker.topk` runs the
-compiled two-pass kernel of :mod:`._kernels` instead, with the same results.
+compiled kernel of :mod:`._kernels` instead, with the same results.
 """
 
 from __future__ import annotations

@@ -2,11 +2,13 @@
 
 :func:`hamming_topk` gives exactly what the NumPy path of
 :class:`~._hamming_rank.HammingRanker` gives (ascending distance, ties by
-database index), in two passes over the database per query: popcounts of
-``query XOR item`` into a distance row and its histogram; then, from the
-histogram, the distance ``t`` of the k-th item and one counting-sort pass
-that writes the items closer than ``t``, and the first items at ``t`` in
-index order, straight to their output slots. The work is
+database index), per query: the popcounts of ``query XOR item`` into a
+distance row (a loop the compiler vectorises for one-word codes), its
+histogram (four sub-histograms, so that increments of one bin do not wait
+on each other), then, from the histogram, the distance ``t`` of the k-th
+item and one counting-sort pass that writes the items closer than ``t``,
+and the first items at ``t`` in index order, straight to their output
+slots. The work is
 ``n_queries * n_db`` popcounts plus two byte reads, with no sort and no
 temporary larger than one distance row. The GIL is released, so the
 batches that :func:`~._codes.run_batches` spreads over threads run in

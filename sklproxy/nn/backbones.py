@@ -110,11 +110,11 @@ class ConvNet(nn.Module):
     width : int, default=32
         Channels of the first block (the next two have 2x and 4x).
     first_stride : int, default=1
-        Stride of the first block. With 1 the last block's units see 15x15
+        Stride of the first block. With 1 the last block's units see 9x9
         pixels, enough for 8x8 images; ``build_backbone("convnet", ...)``
         uses 2 for images of 16 px or more (28x28: 14x14, 7x7, 4x4 maps,
-        units seeing 31x31 pixels), which costs about half as much per image
-        (see ``DHOGClusterer`` and the methods page for what it changes).
+        units seeing 15x15 pixels), a third to a half of the CPU time per
+        image (the methods page, *DHOG*, gives what it changes).
     """
 
     def __init__(self, in_channels: int, width: int = 32, first_stride: int = 1) -> None:
