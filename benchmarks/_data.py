@@ -17,10 +17,13 @@ from sklproxy.datasets import (
     load_digits28,
     load_fashion_mnist,
     make_colour_biased,
+    make_corrupted,
     make_one_pixel,
+    make_spatial_biased,
 )
 
 __all__ = [
+    "B3_GENERIC_SETTINGS",
     "B3_SETTINGS",
     "biased_setting",
     "clustering_setting",
@@ -28,6 +31,7 @@ __all__ = [
     "fmnist_subset",
     "load_fmnist",
     "random_palette",
+    "redrawn_oracle",
 ]
 
 
@@ -123,8 +127,14 @@ def clustering_setting(name: str, data_home: str | None = None) -> dict:
 
 
 # ------------------------------------------------ debiasing settings (digits28)
-#: the settings of B3
+#: the colour and one-pixel settings of B3
 B3_SETTINGS = ("background", "foreground", "fmnist", "palette", "pixel")
+#: B3's settings of other signals (issue 18): a corruption type per class
+#: (LfF's two lists for Corrupted CIFAR-10), on digits28 and on Fashion-MNIST,
+#: a background grating or a jittered patch per class, and the background
+#: colour at 99.5 % bias (0.5 % conflicting)
+B3_GENERIC_SETTINGS = ("corrupt-type0", "corrupt-type1", "fmnist-corrupt", "texture", "patch",
+                       "background-99.5")
 
 
 def random_palette(seed: int) -> np.ndarray:
@@ -139,6 +149,63 @@ def random_palette(seed: int) -> np.ndarray:
     return np.array(colours, dtype=np.uint8)
 
 
+def _fmnist_biased_subset(seed: int, sizes: tuple[int, int]):
+    n_train, n_test = sizes
+    Xtr, ytr = _fashion_mnist("train")
+    Xte, yte = _fashion_mnist("test")
+    rng = np.random.RandomState(seed)
+    tr = np.sort(np.concatenate([rng.permutation(np.flatnonzero(ytr == c))[: n_train // 10]
+                                 for c in range(10)]))
+    te = np.sort(rng.permutation(len(Xte))[:n_test])
+    return Xtr[tr], ytr[tr], Xte[te], yte[te]
+
+
+def _bias_maker(setting: str, seed: int):
+    """``(make, kwargs)``: the function that plants ``setting``'s signal, and its arguments."""
+    if setting.startswith("background-"):
+        return make_colour_biased, dict(protocol="rebias", bias_ratio=float(setting.split("-")[1]) / 100)
+    if setting in ("texture", "patch"):
+        return make_spatial_biased, dict(kind=setting)
+    if setting in B3_GENERIC_SETTINGS:
+        return make_corrupted, dict(corruptions="type1" if setting == "corrupt-type1" else "type0")
+    return make_colour_biased, {"background": dict(protocol="rebias"), "foreground": dict(protocol="lff"),
+                                "fmnist": dict(kind="background"),
+                                "palette": dict(protocol="rebias", palette=random_palette(seed))}[setting]
+
+
+def _clean_setting(setting: str, seed: int, fmnist_sizes: tuple[int, int]):
+    if setting in ("fmnist", "fmnist-corrupt"):
+        return _fmnist_biased_subset(seed, fmnist_sizes)
+    return load_digits28(random_state=seed, return_X_y=True)
+
+
+def redrawn_oracle(setting: str, seed: int, copies: int = 10,
+                   fmnist_sizes: tuple[int, int] = (5000, 2000)) -> tuple[np.ndarray, np.ndarray]:
+    """``copies`` oracle versions of the training set stacked: the signal drawn anew for each copy.
+
+    Trained for ``1 / copies`` of the epochs, a classifier sees each image with
+    a fresh draw of the spurious signal about every epoch, as LADClassifier
+    sees a fresh substitution every batch (the per-batch oracle, issue 18).
+    """
+    if setting == "pixel":
+        raise ValueError("the one-pixel setting has no redrawn oracle")
+    Xtr, ytr, _, _ = _clean_setting(setting, seed, fmnist_sizes)
+    make, kw = _bias_maker(setting, seed)
+    Xs = [np.asarray(make(Xtr, ytr, test_mode="independent", random_state=seed + 10 + 97 * j, **kw)[0],
+                     np.float32) for j in range(copies)]
+    return np.concatenate(Xs), np.tile(ytr, copies)
+
+
+def _generic_setting(setting: str, seed: int, fmnist_sizes: tuple[int, int]):
+    Xtr, ytr, Xte, yte = _clean_setting(setting, seed, fmnist_sizes)
+    make, kw = _bias_maker(setting, seed)
+    Xb, _ = make(Xtr, ytr, random_state=seed, **kw)
+    Xo, _ = make(Xtr, ytr, test_mode="independent", random_state=seed + 10, **kw)
+    tests = {mode_: (make(Xte, yte, test_mode=mode_, random_state=seed + 1, **kw)[0], yte)
+             for mode_ in ("independent", "conditioned")}
+    return np.asarray(Xb, np.float32), ytr, np.asarray(Xo, np.float32), tests
+
+
 def biased_setting(setting: str, seed: int, fmnist_sizes: tuple[int, int] = (5000, 2000)):
     """``(X_biased, y, X_oracle, tests)`` of one B3 setting and seed.
 
@@ -147,20 +214,20 @@ def biased_setting(setting: str, seed: int, fmnist_sizes: tuple[int, int] = (500
     stratified Fashion-MNIST subset of ``fmnist_sizes`` (train, test), colour
     outside the garment; ``palette``: background colour (ReBias) from ten
     random colours drawn per seed; ``pixel``: digits28 grey with the one-pixel
-    code. ``X_oracle``: the training images with the spurious signal drawn
-    independently of the label. ``tests``: name -> ``(X, y)``: ``independent``,
-    ``conditioned`` and, for the colour settings, every test image in one
-    colour (``colour0`` ... ``colour9``).
+    code. :data:`B3_GENERIC_SETTINGS`: ``corrupt-type0`` / ``corrupt-type1``
+    (digits28, one corruption per class, severity 5), ``fmnist-corrupt`` (the
+    Fashion-MNIST subset with the Type0 list), ``texture`` / ``patch``
+    (digits28, :func:`~sklproxy.datasets.make_spatial_biased`),
+    ``background-99.5`` (background colour, 0.5 % conflicting). All at 100 %
+    bias unless named. ``X_oracle``: the training images with the spurious
+    signal drawn independently of the label. ``tests``: name -> ``(X, y)``:
+    ``independent``, ``conditioned`` and, for the 100 %-bias colour settings,
+    every test image in one colour (``colour0`` ... ``colour9``).
     """
+    if setting in B3_GENERIC_SETTINGS:
+        return _generic_setting(setting, seed, fmnist_sizes)
     if setting == "fmnist":
-        n_train, n_test = fmnist_sizes
-        Xtr, ytr = _fashion_mnist("train")
-        Xte, yte = _fashion_mnist("test")
-        rng = np.random.RandomState(seed)
-        tr = np.sort(np.concatenate([rng.permutation(np.flatnonzero(ytr == c))[: n_train // 10]
-                                     for c in range(10)]))
-        te = np.sort(rng.permutation(len(Xte))[:n_test])
-        Xtr, ytr, Xte, yte = Xtr[tr], ytr[tr], Xte[te], yte[te]
+        Xtr, ytr, Xte, yte = _fmnist_biased_subset(seed, fmnist_sizes)
         kw: dict = dict(kind="background")
     elif setting in B3_SETTINGS:
         Xtr, ytr, Xte, yte = load_digits28(random_state=seed, return_X_y=True)
@@ -168,7 +235,8 @@ def biased_setting(setting: str, seed: int, fmnist_sizes: tuple[int, int] = (500
               "palette": dict(protocol="rebias", palette=random_palette(seed)),
               "pixel": None}[setting]
     else:
-        raise ValueError(f"unknown setting {setting!r}; use one of {B3_SETTINGS}")
+        raise ValueError(f"unknown setting {setting!r}; use one of "
+                         f"{B3_SETTINGS + B3_GENERIC_SETTINGS}")
     if setting == "pixel":
         Xb, _ = make_one_pixel(Xtr, ytr)
         Xo, _ = make_one_pixel(Xtr, ytr, test=True, random_state=seed + 10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -21,19 +22,7 @@ from .._training import (
     TensorPairDataset,
     to_storage,
 )
-from ..nn.backbones import Standardize
-from ..nn.vqvae import (
-    VQVAE,
-    ConvDecoder,
-    ConvEncoder,
-    MLPDecoder,
-    MLPEncoder,
-    PixelDecoder,
-    PixelEncoder,
-    VectorQuantizer,
-    code_spacing,
-    quantise,
-)
+from ..nn.vqvae import code_spacing, quantise
 from ..nn.walk import qe_walk
 from ..parallel import batched_inference
 from ..utils import (
@@ -49,60 +38,15 @@ from ..utils import (
 )
 from ._diagnostics import lad_diagnostics
 from ._net import LatentDebias, LatentMLP, VQVAENet
-from ._options import METHODS, LatentClassifierOptions, Substitute, VQVAEOptions
+from ._options import METHODS, LatentClassifierOptions, Substitute, Swap, VQVAEOptions
 from ._substitution import fit_substitution
+from ._swap import fit_swap
+from ._vqvae import build_vqvae, check_latent_grid
 
 __all__ = ["LADDebiaser"]
 
-# Vectors (2-D X) are encoded into this many latent vectors of size code_dim.
-_VECTOR_LATENTS = 4
 # A per-pixel VQ-VAE trains on random windows of this side (larger images only).
 _TRAIN_CROP = 16
-
-
-def build_vqvae(X: torch.Tensor, input_shape: tuple[int, ...], opts: VQVAEOptions) -> VQVAE:
-    """The untrained VQ-VAE for data ``X`` of ``input_shape`` (value range and standardisation from ``X``)."""
-    if len(input_shape) == 3:
-        n_down = int(math.log2(opts.latent_stride))
-        if n_down == 0:
-            encoder = PixelEncoder(input_shape[0], opts.code_dim, opts.width, opts.kernel_size)
-            decoder = PixelDecoder(input_shape[0], opts.code_dim, opts.width, opts.kernel_size)
-        else:
-            encoder = ConvEncoder(input_shape[0], opts.code_dim, opts.width, n_down)
-            decoder = ConvDecoder(input_shape[0], input_shape[1:], opts.code_dim, opts.width, n_down)
-        dims = (0, 2, 3)
-    else:
-        encoder = MLPEncoder(input_shape[0], opts.code_dim, _VECTOR_LATENTS, 2 * opts.width)
-        decoder = MLPDecoder(input_shape[0], opts.code_dim, _VECTOR_LATENTS, 2 * opts.width)
-        dims = (0,)
-    low = X.float().amin(dim=dims, keepdim=True)
-    high = X.float().amax(dim=dims, keepdim=True)
-    quantizer = VectorQuantizer(opts.n_codes, opts.code_dim, opts.commitment)
-    return VQVAE(Standardize.fit(X, per_channel=True), encoder, quantizer, decoder, low, high)
-
-
-def check_latent_grid(input_shape: tuple[int, ...], opts: VQVAEOptions) -> None:
-    """A clear error when the VQ-VAE's latent grid does not fit images of ``input_shape``."""
-    if len(input_shape) != 3:
-        return
-    stride = opts.latent_stride
-    if stride & (stride - 1):
-        raise ValueError(
-            f"vqvae.latent_stride={stride} must be 1 or a power of 2 (2, 4, ...): each stride-2 "
-            "convolution halves the grid."
-        )
-    if stride > 1 and (input_shape[1] % stride or input_shape[2] % stride
-                       or min(input_shape[1:]) // stride < 2):
-        raise ValueError(
-            f"vqvae.latent_stride={stride} does not fit images of {input_shape[1]}x"
-            f"{input_shape[2]} pixels: the sides must be divisible by it and leave a grid of at "
-            "least 2x2; use latent_stride=1 (one latent vector per pixel) for small images."
-        )
-    if stride == 1 and opts.kernel_size % 2 == 0:
-        raise ValueError(
-            f"vqvae.kernel_size={opts.kernel_size} must be odd so that each latent vector "
-            "is centred on its pixel; use 1 (the default) or 3."
-        )
 
 
 class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, BaseEstimator):
@@ -119,7 +63,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
     :class:`LADClassifier`, which draws new debiased images for every batch.
     ``transform`` uses no labels.
 
-    Three debiasing steps (``method``):
+    Four debiasing steps (``method``):
 
     * ``"substitute"`` / :class:`Substitute` (default; a departure from the
       thesis): codes that occur in the images of nearly one class only are
@@ -131,6 +75,12 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
       group of each image from a keyed hash of its codes, so it is
       deterministic; :class:`LADClassifier` draws anew for every batch.
       ``f`` only reports (``diagnostics_``) here.
+    * ``"swap"`` / :class:`Swap`: the substitution, then, when a simple
+      shape-blind classifier (on amplitude spectra) still reads the label
+      from the substituted images (a corruption, texture or patch), each
+      image takes every amplitude and the fine band of a training image
+      drawn at random, keeping its coarse layout; otherwise the same as
+      ``"substitute"``.
     * ``"qe-walk"`` / :class:`QEWalk`: the thesis's Algorithm 1, literally.
     * ``"walk"`` / :class:`Walk`: the same walk with an accumulating
       continuous state, its step measured in codebook spacings.
@@ -147,7 +97,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
 
     Parameters
     ----------
-    method : {"substitute", "walk", "qe-walk"}, Substitute, Walk or QEWalk, default="substitute"
+    method : {"substitute", "swap", "walk", "qe-walk"} or their objects, default="substitute"
         The debiasing step (see above); an object carries its settings
         (``Substitute(threshold=...)``, ``QEWalk(steps=..., alpha=...)``),
         tunable as ``method__threshold`` and so on.
@@ -213,6 +163,16 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         none): present in at least 90 % of that class's images and nearly
         never in others'. Each image's own markers are erased and its new
         group's written in.
+    swap_probe_accuracy_ : float
+        Swap: held-out accuracy of the amplitude-spectrum probe on the substituted images.
+    swap_active_ : bool
+        Swap: whether ``transform`` swaps (the probe reaches ``method.min_accuracy``).
+    swap_follow_ : dict
+        Swap: a classifier of ``f``'s kind on swapped held-out images: its
+        ``accuracy`` unswapped, the shares it gives the ``recipient``'s and the
+        ``donor``'s label, ``follow = donor / (donor + recipient)``.
+    swap_bank_ : ndarray of shape (n_donors, *input_shape)
+        Swap: the training images the donors are drawn from.
     step_scale_ : float
         Walks: the length of one ``alpha`` unit per latent element.
     diagnostics_ : dict
@@ -308,6 +268,9 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
                                  param="latent_classifier")
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
         check_latent_grid(self.input_shape_, vqvae)
+        if isinstance(method, Swap) and len(self.input_shape_) != 3:
+            raise ValueError("method='swap' swaps image spectra and needs images (3-D or 4-D X, "
+                             "or image_shape=...); use method='substitute' for vectors.")
         y_enc = encode_class_labels(self, X, y)
         self.method_ = clone(method)
         self.device_ = resolve_device(self.device)
@@ -322,6 +285,18 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
             self._record_codebook(idx, vqvae.n_codes)
             self._fit_latent_classifier(q, y_enc, f_opts, seed + 1)
             self._prepare_debiasing(idx, y_enc, vqvae)
+            for name in ("swap_probe_accuracy_", "swap_follow_", "swap_active_", "swap_bank_"):
+                self.__dict__.pop(name, None)
+            if isinstance(self.method_, Swap):
+                self.__dict__.update(fit_swap(self, X_dev, y_enc, f_opts, seed + 3))
+                if not self.swap_active_ and len(self.groups_) == 0:
+                    warnings.warn(
+                        "LADDebiaser found no spurious code and no position marker, and the "
+                        "amplitude-spectrum probe reads the label at "
+                        f"{self.swap_probe_accuracy_:.3f} < method.min_accuracy="
+                        f"{self.method_.min_accuracy}, so transform only reconstructs. Lower "
+                        "min_accuracy (method=Swap(min_accuracy=...)) for a weaker style bias.",
+                        UserWarning, stacklevel=2)
         with cpu_threads(self.device_):
             self.diagnostics_, self.latent_accuracy_ = lad_diagnostics(self, X, h, y_enc)
         return self
@@ -364,7 +339,8 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         """What the debiasing step needs from the training codes ``idx`` and labels ``y``."""
         if isinstance(self.method_, Substitute):
             for name, value in fit_substitution(idx, torch.from_numpy(y), vqvae.n_codes,
-                                                len(self.classes_), self.method_.threshold).items():
+                                                len(self.classes_), self.method_.threshold,
+                                                warn=not isinstance(self.method_, Swap)).items():
                 setattr(self, name, value)
             return
         spacing = code_spacing(self.net_.module_.codebook,
@@ -415,8 +391,12 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         check_is_fitted(self)
         walk = None if isinstance(self.method_, Substitute) else self._walk_options()
         f = None if walk is None else self.latent_net_.module_  # only the walks need f
-        return LatentDebias(self.net_.module_, self.method_.name, self._substitution(),
-                            f, walk, hash_seed=self._hash_seed)
+        swap = None
+        if isinstance(self.method_, Swap) and getattr(self, "swap_active_", False):
+            swap = {"bank": torch.from_numpy(self.swap_bank_).to(self.net_.device),
+                    "cutoff": self.method_.cutoff}
+        return LatentDebias(self.net_.module_, "substitute" if walk is None else self.method_.name,
+                            self._substitution(), f, walk, hash_seed=self._hash_seed, swap=swap)
 
     def _substitution(self) -> dict | None:
         """The fitted substitution as tensors: tables, markers, fill, groups."""

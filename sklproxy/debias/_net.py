@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._training import DeviceNet
+from ..nn.spectral import spectral_swap
 from ..nn.substitute import substitute
 from ..nn.vqvae import quantise
 from ..nn.walk import qe_walk
@@ -51,12 +52,19 @@ class LatentDebias(nn.Module):
         ``f`` (walks).
     walk : dict
         Keyword arguments of :func:`sklproxy.nn.walk.qe_walk` (walks).
+    swap : dict or None
+        After substitution and decoding, :func:`sklproxy.nn.spectral.spectral_swap`
+        with a donor from ``bank`` ``(M, *image shape)`` at ``cutoff``: drawn
+        from ``generator``, or from a keyed hash of the image's codes.
     """
 
     def __init__(self, vqvae: nn.Module, method: str, substitution: dict | None = None,
                  classifier: nn.Module | None = None, walk: dict | None = None,
-                 hash_seed: int = 0) -> None:
+                 hash_seed: int = 0, swap: dict | None = None) -> None:
         super().__init__()
+        self.cutoff = None if swap is None else float(swap["cutoff"])
+        if swap is not None:
+            self.register_buffer("bank", swap["bank"].float())
         self.hash_seed = hash_seed
         self.vqvae = vqvae
         self.method = method
@@ -73,23 +81,24 @@ class LatentDebias(nn.Module):
     def n_groups(self) -> int:
         return len(self.tables)
 
-    def hashed_targets(self, idx: Tensor) -> Tensor:
+    def hashed_targets(self, idx: Tensor, modulus: int | None = None, salt: int = 0) -> Tensor:
         """A pseudo-random group per sample from a keyed hash of its codes ``(B, *S)``.
 
         ``sum_p w_p * code_p`` over positions with int64 weights drawn from
-        ``hash_seed`` (wrapping arithmetic), then two rounds of an
+        ``hash_seed + salt`` (wrapping arithmetic), then two rounds of an
         xorshift-multiply mix: the same codes give the same group, and a
-        change of any code gives an unrelated one.
+        change of any code gives an unrelated one. ``modulus`` (default: the
+        number of groups) is the number of values.
         """
         flat = idx.reshape(len(idx), -1)
-        gen = torch.Generator().manual_seed(self.hash_seed)
+        gen = torch.Generator().manual_seed(self.hash_seed + salt)
         weights = torch.randint(1, 2**62, (flat.shape[1],), generator=gen).to(flat.device)
         key = (flat * weights).sum(dim=1)                                   # (B,) int64, wraps
         for _ in range(2):
             key = key ^ (key >> 31)
             key = key * 0x5851F42D4C957F2D                                  # wraps in int64
         key = key ^ (key >> 29)
-        return torch.remainder(key, self.n_groups)
+        return torch.remainder(key, self.n_groups if modulus is None else modulus)
 
     def substitute_codes(self, idx: Tensor, targets: Tensor | None = None) -> Tensor:
         """Codes ``(B, *S)`` moved to ``targets`` (default: :meth:`hashed_targets`)."""
@@ -104,18 +113,25 @@ class LatentDebias(nn.Module):
         codebook = vq.codebook.detach().float()
         with torch.no_grad():
             h = vq.encode(x).float()                                      # (B, D, *S)
-        if self.method == "substitute":
-            with torch.no_grad():
-                _, idx = quantise(h, codebook)                              # (B, *S)
-                if targets is None and generator is not None:
-                    targets = torch.randint(0, self.n_groups, (len(x),), generator=generator,
-                                            device=generator.device)
-                idx = self.substitute_codes(idx, targets)
-                q = codebook[idx].movedim(-1, 1)                            # (B, D, *S)
-        else:
+        if self.method != "substitute":
             q = qe_walk(h, self.classifier, codebook, **self.walk).latents
+            with torch.no_grad():
+                return vq.decode(q).to(x.dtype)
         with torch.no_grad():
-            return vq.decode(q).to(x.dtype)
+            _, idx = quantise(h, codebook)                                  # (B, *S)
+            if targets is None and generator is not None:
+                targets = torch.randint(0, self.n_groups, (len(x),), generator=generator,
+                                        device=generator.device)
+            out = vq.decode(codebook[self.substitute_codes(idx, targets)].movedim(-1, 1))
+            if self.cutoff is None:
+                return out.to(x.dtype)
+            if generator is not None:
+                donors = torch.randint(0, len(self.bank), (len(x),), generator=generator,
+                                       device=generator.device).to(x.device)
+            else:  # transform: a donor from the image's own codes, keyed apart from its group
+                donors = self.hashed_targets(idx, len(self.bank), salt=1)
+            out = spectral_swap(out.float(), self.bank[donors], self.cutoff)
+            return torch.maximum(torch.minimum(out, vq.high), vq.low).to(x.dtype)
 
 
 class VQVAENet(DeviceNet):

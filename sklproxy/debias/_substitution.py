@@ -21,13 +21,13 @@ __all__ = ["fit_substitution"]
 
 
 def fit_substitution(idx: Tensor, y: Tensor, n_codes: int, n_classes: int,
-                     threshold: float) -> dict[str, np.ndarray]:
+                     threshold: float, warn: bool = True) -> dict[str, np.ndarray]:
     """Spurious codes from the labels of the images that hold them, groups, tables, markers.
 
     ``idx`` are the training codes ``(n, *S)``, ``y`` the encoded labels
     ``(n,)``. Returns the fitted arrays by attribute name (see
-    :class:`~sklproxy.debias.LADDebiaser`'s attributes); warns when nothing is
-    spurious (``transform`` then only reconstructs).
+    :class:`~sklproxy.debias.LADDebiaser`'s attributes); warns (``warn``) when
+    nothing is spurious (``transform`` then only reconstructs).
     """
     idx = idx.cpu()
     counts = code_class_counts(idx, y, n_codes, n_classes)
@@ -41,16 +41,18 @@ def fit_substitution(idx: Tensor, y: Tensor, n_codes: int, n_classes: int,
         groups = marker_classes
         tables = torch.arange(n_codes).repeat(len(groups), 1)
     if len(groups) == 0:
+        tables = torch.arange(n_codes).view(1, -1)  # one identity table
+    if len(groups) == 0 and warn:
         warnings.warn(
             "LADDebiaser found no spurious code and no position marker: every code is "
             "used across classes (lowest normalised class entropy "
             f"{float(entropy.min()):.2f} >= method.threshold={threshold}), "
             "so transform only reconstructs. Raise the threshold "
-            "(method=Substitute(threshold=...)), or try method='walk'.",
+            "(method=Substitute(threshold=...)), or try method='swap' for a corruption, "
+            "texture or patch.",
             UserWarning,
             stacklevel=4,
         )
-        tables = torch.arange(n_codes).view(1, -1)  # one identity table
     return {
         "spurious_codes_": spurious.numpy(),
         "position_markers_": markers.numpy().reshape(*idx.shape[1:], n_codes),

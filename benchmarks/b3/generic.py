@@ -1,0 +1,131 @@
+"""B3 beyond pixel colours (issue 18): corruptions, a texture, a jittered patch, 99.5 % bias.
+
+``python -m benchmarks.b3 --cpu --generic`` runs, per setting and seed, the
+rows ``vanilla``, ``oracle`` (the signal drawn once, independently of the
+label), ``oracle redrawn`` (ten independent draws stacked, trained for a tenth
+of the epochs: a fresh draw about every epoch, as LAD's regeneration),
+``LAD`` (today's default, ``method="substitute"``, :class:`LADClassifier`) and
+``LAD swap`` (``method="swap"`` on the same fitted VQ-VAE and ``f``, trained
+like :class:`LADClassifier`: a new substitution group and donor every
+batch). LAD rows also report the accuracy of their classifier on raw test
+images (``raw independent``). Gates: the swap's two instruments (the
+amplitude-spectrum probe that decides, and the swap test of a classifier of
+``f``'s kind that reports) before (on the substituted images) and after (on the final debiased
+images, fresh probes), *shape kept* (the oracle
+classifier on the debiased training images). On the 100 %-bias colour
+settings (``--generic`` with a colour setting) only the redrawn oracle and the
+swap's test run; when the swap stays off there, ``LAD swap`` is today's
+``LAD`` row bit for bit (the test in tests/debias/test_swap.py).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import clone
+
+from sklproxy.classification import ImageClassifier
+from sklproxy.debias import LADClassifier, LADDebiaser, Swap
+from sklproxy.debias._lad_classifier import _DebiasThenAugment
+from sklproxy.debias._options import LatentClassifierOptions
+from sklproxy.debias._swap import amplitude_probe, fit_swap, probe_follow
+from sklproxy.utils import seed_from_random_state
+
+from .._data import B3_GENERIC_SETTINGS, B3_SETTINGS, biased_setting, redrawn_oracle
+from .._runner import Job
+from .run import MODES, score_all, with_method
+
+GENERIC_SETTINGS = B3_GENERIC_SETTINGS
+COLOUR_SETTINGS = tuple(s for s in B3_SETTINGS if s != "pixel")
+COPIES = 10
+
+
+def with_swap(lad: LADDebiaser, X: np.ndarray, y: np.ndarray, method: Swap) -> LADDebiaser:
+    """A copy of a fitted debiaser with ``method="swap"`` on the same VQ-VAE and ``f``."""
+    other = with_method(lad, X, y, method)
+    y_enc = np.searchsorted(other.classes_, y)
+    X_dev = torch.from_numpy(other._validate_fitted_input(X)).to(other.net_.device)
+    seed = seed_from_random_state(lad.random_state)  # as LADDebiaser.fit: the same test and bank
+    other.__dict__.update(fit_swap(other, X_dev, y_enc, LatentClassifierOptions(), seed + 3))
+    return other
+
+
+def train_like_lad_classifier(debiaser: LADDebiaser, clf: ImageClassifier, X, y) -> ImageClassifier:
+    """``clf`` trained on ``debiaser``'s step drawn anew every batch, as :class:`LADClassifier` does."""
+    base = clf.get_params()["augment"]
+    return clone(clf).set_params(augment=_DebiasThenAugment(debiaser.debias_module(), base)).fit(X, y)
+
+
+def probes_after(lad: LADDebiaser, X: np.ndarray, y: np.ndarray, seed: int) -> dict:
+    """Both instruments on ``lad.transform(X)``, fresh probes: what they read after the step."""
+    Xd = torch.from_numpy(lad.transform(X)).to(lad.net_.device)
+    y_enc = np.searchsorted(lad.classes_, y)
+    return {"probe_accuracy": amplitude_probe(Xd, y_enc, seed + 5),
+            "follow": probe_follow(lad, Xd, y_enc, LatentClassifierOptions(), Swap().cutoff, seed + 5)}
+
+
+def generic_work(mode: str, device: str, job: Job, save) -> dict:
+    """Every row of one setting and seed (see the module docstring); ``save`` after each row."""
+    torch.set_num_threads(1)
+    setting, seed = job.setting, job.seed
+    cfg = MODES[mode]
+    Xb, y, Xo, tests = biased_setting(setting, seed, cfg["fmnist"])
+    tests = {k: v for k, v in tests.items() if not k.startswith("colour")}
+    common = dict(device=device, random_state=seed)
+    clf = ImageClassifier(**cfg["clf"], **common)
+    out: dict = {"setting": setting, "seed": seed, "n_train": len(Xb), "timing_s": {}, "rows": {},
+                 "gates": {}, "swap": {}}
+
+    def timed(name, fn):
+        t = time.perf_counter()
+        result = fn()
+        out["timing_s"][name] = time.perf_counter() - t
+        return result
+
+    colour_only = setting in COLOUR_SETTINGS
+    oracle = timed("oracle", lambda: clone(clf).fit(Xo, y))
+    if not colour_only:
+        vanilla = timed("vanilla", lambda: clone(clf).fit(Xb, y))
+        out["rows"]["vanilla"] = score_all(vanilla.predict, tests)
+        out["rows"]["oracle"] = score_all(oracle.predict, tests)
+    Xr, yr = redrawn_oracle(setting, seed, COPIES, cfg["fmnist"])
+    epochs = max(1, cfg["clf"]["max_epochs"] // COPIES)
+    redrawn = timed("oracle redrawn", lambda: clone(clf).set_params(max_epochs=epochs).fit(Xr, yr))
+    out["rows"]["oracle redrawn"] = score_all(redrawn.predict, tests)
+    del Xr, yr
+    save(out)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "no spurious code" is expected off the colour settings
+        if colour_only:
+            lad = timed("lad fit", lambda: LADDebiaser(**cfg["lad"], **common).fit(Xb, y))
+        else:
+            lad_cls = timed("lad", lambda: LADClassifier(LADDebiaser(**cfg["lad"], **common),
+                                                         clone(clf)).fit(Xb, y))
+            lad = lad_cls.debiaser_
+            out["rows"]["LAD"] = score_all(lad_cls.predict, tests)
+            out["rows"]["LAD"]["raw_independent"] = float(lad_cls.classifier_.score(*tests["independent"]))
+            out["gates"]["LAD"] = {"shape": float(oracle.score(lad.transform(Xb), y))}
+        out["lad"] = {"spurious_codes": int(lad.spurious_codes_.sum()), "groups": len(lad.groups_)}
+        save(out)
+        swapper = timed("swap test", lambda: with_swap(lad, Xb, y, Swap()))
+    out["swap"] = {"active": bool(swapper.swap_active_),
+                   "before": {"probe_accuracy": swapper.swap_probe_accuracy_,
+                              "follow": swapper.swap_follow_}}
+    save(out)
+    if not swapper.swap_active_:  # transform and every batch are the substitution's, bit for bit
+        if not colour_only:
+            out["rows"]["LAD swap"] = dict(out["rows"]["LAD"])
+            out["swap"]["same_as_lad"] = True
+        return out
+    final = timed("LAD swap", lambda: train_like_lad_classifier(swapper, clf, Xb, y))
+    out["rows"]["LAD swap"] = score_all(lambda X: final.predict(swapper.transform(X)), tests)
+    out["rows"]["LAD swap"]["raw_independent"] = float(final.score(*tests["independent"]))
+    out["gates"]["LAD swap"] = {"shape": float(oracle.score(swapper.transform(Xb), y))}
+    out["swap"]["after"] = probes_after(swapper, Xb, y, seed)
+    save(out)
+
+    return out

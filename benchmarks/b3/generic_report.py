@@ -1,0 +1,110 @@
+"""B3 beyond pixel colours: result files and tables (``python -m benchmarks.b3 --cpu --generic``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .._report import heading, range_stats
+from .._runner import write_results
+from .generic import COLOUR_SETTINGS, GENERIC_SETTINGS
+from .report import LABELS, fmt, intro, summarise
+
+TARGETS = {
+    "corrupt-type0": "LAD >= vanilla + 30 and >= redrawn oracle - 20",
+    "corrupt-type1": "LAD >= vanilla + 30 and >= redrawn oracle - 20",
+    "fmnist-corrupt": "LAD >= vanilla + 20",
+    "texture": "LAD >= vanilla + 30",
+    "patch": "LAD >= vanilla + 30",
+    "background-99.5": "LAD >= 85",
+    "background": "no more than 2 points below today's LAD",
+    "foreground": "no more than 2 points below today's LAD",
+    "fmnist": "no more than 2 points below today's LAD",
+    "palette": "no more than 2 points below today's LAD",
+}
+ROWS_WITH_RAW = ("LAD", "LAD swap")
+
+
+def _swap_summary(runs: list[dict]) -> dict:
+    out = {"active": sum(bool(r["swap"].get("active")) for r in runs), "n": len(runs)}
+    for when in ("before", "after"):
+        vals = [r["swap"][when] for r in runs if when in r.get("swap", {})]
+        if vals:
+            out[when] = {"probe_accuracy": range_stats([v["probe_accuracy"] for v in vals]),
+                         "follow": {k: range_stats([v["follow"][k] for v in vals])
+                                    for k in vals[0]["follow"]}}
+    return out
+
+
+def merge_generic(records: list[dict], name: str, mode: str) -> dict:
+    """``results/<name>.{json,md}`` from the part files found."""
+    first = records[0]["info"]
+    key = lambda r: f"{r['setting']}.{r['seed']}"  # noqa: E731
+    res = {"mode": mode, "commit": first["commit"], "device": first["device"], "torch": first["torch"],
+           "device_name": first["device_name"], "info": first,
+           "parts": [r["result"] for r in records],
+           "wall_s_parts": {key(r): r["wall_seconds"] for r in records},
+           "commit_parts": {key(r): r["info"]["commit"] for r in records}}
+    res["summary"] = summarise(res["parts"])
+    by_setting: dict = {}
+    for p in res["parts"]:
+        by_setting.setdefault(p["setting"], []).append(p)
+    for setting, runs in by_setting.items():
+        res["summary"][setting]["swap"] = _swap_summary(runs)
+    write_results(name, res, markdown(res), indent=1)
+    return res
+
+
+def _today(setting: str) -> dict | None:
+    """Today's LAD row of a colour setting from the B3 CPU reference (results/b3_debias_cpu.json)."""
+    path = Path(__file__).resolve().parents[1] / "results" / "b3_debias_cpu.json"
+    if not path.exists():
+        return None
+    summary = json.loads(path.read_text())["summary"].get(setting)
+    return None if summary is None else summary["rows"].get("LAD")
+
+
+def _probes(s: dict | None) -> str:
+    if not s:
+        return "-"
+    f = s["follow"]
+    return (f"amplitude probe {fmt(s['probe_accuracy'])} %; a classifier of f's kind follows the "
+            f"donor in {fmt(f['follow'])} % of its decided swaps (donor {fmt(f['donor'])}, recipient "
+            f"{fmt(f['recipient'])}; unswapped accuracy {fmt(f['accuracy'])})")
+
+
+def setting_markdown(res: dict, setting: str, level: int) -> list[str]:
+    s = res["summary"][setting]
+    lines = [heading(level, f"{setting} (seeds {', '.join(map(str, s['seeds']))}; "
+                            f"target: {TARGETS.get(setting, 'report')})"), "",
+             "| row | independent | conditioned | raw independent | shape kept |", "|---|---|---|---|---|"]
+    today = _today(setting) if setting in COLOUR_SETTINGS else None
+    if today is not None:
+        lines.append(f"| LAD (today: b3_debias_cpu) | {fmt(today.get('independent'))} | "
+                     f"{fmt(today.get('conditioned'))} | | |")
+    for row, v in s["rows"].items():
+        g = s["gates"].get(row, {})
+        label = row if v["seeds"] == s["seeds"] else f"{row} (seeds {', '.join(map(str, v['seeds']))})"
+        raw = fmt(v.get("raw_independent")) if row in ROWS_WITH_RAW else ""
+        lines.append(f"| {label} | {fmt(v.get('independent'))} | {fmt(v.get('conditioned'))} | "
+                     f"{raw} | {fmt(g.get('shape'))} |")
+    sw = s.get("swap", {})
+    lines += ["", f"What simple classifiers read (held-out halves of the training images): the swap "
+              f"is on in {sw.get('active', 0)} of {sw.get('n', 0)} seeds. Before (substituted "
+              f"images): {_probes(sw.get('before'))}."
+              + (f" After (the debiased images, fresh probes): {_probes(sw.get('after'))}."
+                 if sw.get("after") else ""), ""]
+    if today is not None and not sw.get("active"):
+        lines += ["The swap stays off here, so `method=\"swap\"` gives today's LAD row bit for bit.", ""]
+    return lines
+
+
+def markdown(res: dict, level: int = 1) -> str:
+    lines = [heading(level, f"B3 beyond pixel colours ({LABELS[res['mode']]})"), "", intro(res),
+             " Rows: see benchmarks/b3/generic.py; raw independent: the LAD row's classifier on raw "
+             "(not transformed) test images; shape kept: the oracle classifier on the debiased "
+             "training images.", ""]
+    for setting in GENERIC_SETTINGS + COLOUR_SETTINGS:
+        if setting in res["summary"]:
+            lines += setting_markdown(res, setting, level + 1)
+    return "\n".join(lines) + "\n"
