@@ -37,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--generic", action="store_true",
                    help="the settings beyond pixel colours (corruptions, texture, patch, 99.5 %% "
                         "bias) and the swap's test on the colour settings (issue 18)")
+    p.add_argument("--reuse", action="store_true",
+                   help="--generic: keep the rows up to LAD from existing part files and rerun "
+                        "only the swap's (after a change to the swap)")
     return p
 
 
@@ -51,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = GENERIC_SETTINGS + COLOUR_SETTINGS
         stem = GENERIC_STEMS[m]
         jobs = plan({s: plan_seeds(args, SEEDS[m]) for s in settings}, PARTS)
-        runner = PartRunner(stem, partial(generic_work, m, device), threads=1,
+        runner = PartRunner(stem, partial(generic_work, m, device, reuse=args.reuse), threads=1,
                             info={"device": device, "mode": m, "concurrent": args.concurrent})
         return execute(args, runner, jobs, lambda records: merge_generic(records, stem, m))
     stem = STEMS[m]

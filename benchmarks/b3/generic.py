@@ -7,8 +7,10 @@ of the epochs: a fresh draw about every epoch, as LAD's regeneration),
 ``LAD`` (today's default, ``method="substitute"``, :class:`LADClassifier`) and
 ``LAD swap`` (``method="swap"`` on the same fitted VQ-VAE and ``f``, trained
 like :class:`LADClassifier`: a new substitution group and donor every
-batch). LAD rows also report the accuracy of their classifier on raw test
-images (``raw independent``). Gates: the swap's two instruments (the
+batch; test images substituted, not swapped, as ``LADClassifier.predict``).
+LAD rows also report the accuracy of their classifier on raw test images
+(``raw independent``), ``LAD swap`` also on swapped test images
+(``swapped_independent``, the pipeline form's test images). Gates: the swap's two instruments (the
 amplitude-spectrum probe that decides, and the swap test of a classifier of
 ``f``'s kind that reports) before (on the substituted images) and after (on the final debiased
 images, fresh probes), *shape kept* (the oracle
@@ -20,6 +22,7 @@ swap's test run; when the swap stays off there, ``LAD swap`` is today's
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 
@@ -67,9 +70,29 @@ def probes_after(lad: LADDebiaser, X: np.ndarray, y: np.ndarray, seed: int) -> d
             "follow": probe_follow(lad, Xd, y_enc, LatentClassifierOptions(), Swap().cutoff, seed + 5)}
 
 
-def generic_work(mode: str, device: str, job: Job, save) -> dict:
+def earlier_rows(mode: str, job: Job) -> dict | None:
+    """The rows up to ``LAD`` of an earlier run of this job, when its part file has them.
+
+    They do not depend on the swap, so a rerun after a change to the swap
+    (``--reuse``) fits only the debiaser again (deterministic: the same as
+    LADClassifier's) and the swap's rows; the part records where they came from.
+    """
+    from .__main__ import GENERIC_STEMS  # noqa: PLC0415  (the stem is the entry point's)
+    from .._runner import PARTS
+
+    path = PARTS / f"{GENERIC_STEMS[mode]}.{job.key}.json"
+    if not path.exists():
+        return None
+    old = json.loads(path.read_text())
+    if "LAD" not in old["result"]["rows"] and job.setting not in COLOUR_SETTINGS:
+        return None
+    return old
+
+
+def generic_work(mode: str, device: str, job: Job, save, reuse: bool = False) -> dict:
     """Every row of one setting and seed (see the module docstring); ``save`` after each row."""
     torch.set_num_threads(1)
+    old = earlier_rows(mode, job) if reuse else None
     setting, seed = job.setting, job.seed
     cfg = MODES[mode]
     Xb, y, Xo, tests = biased_setting(setting, seed, cfg["fmnist"])
@@ -87,20 +110,28 @@ def generic_work(mode: str, device: str, job: Job, save) -> dict:
 
     colour_only = setting in COLOUR_SETTINGS
     oracle = timed("oracle", lambda: clone(clf).fit(Xo, y))
-    if not colour_only:
+    if old is not None:
+        keep = ("vanilla", "oracle", "oracle redrawn", "LAD")
+        out["rows"] = {k: v for k, v in old["result"]["rows"].items() if k in keep}
+        out["gates"] = {k: v for k, v in old["result"]["gates"].items() if k == "LAD"}
+        out["timing_s"] = {k: v for k, v in old["result"]["timing_s"].items()
+                           if k in keep + ("lad", "lad fit")}
+        out["reused_rows"] = {"rows": list(out["rows"]), "commit": old["info"]["commit"]}
+    elif not colour_only:
         vanilla = timed("vanilla", lambda: clone(clf).fit(Xb, y))
         out["rows"]["vanilla"] = score_all(vanilla.predict, tests)
         out["rows"]["oracle"] = score_all(oracle.predict, tests)
-    Xr, yr = redrawn_oracle(setting, seed, COPIES, cfg["fmnist"])
-    epochs = max(1, cfg["clf"]["max_epochs"] // COPIES)
-    redrawn = timed("oracle redrawn", lambda: clone(clf).set_params(max_epochs=epochs).fit(Xr, yr))
-    out["rows"]["oracle redrawn"] = score_all(redrawn.predict, tests)
-    del Xr, yr
+    if old is None:
+        Xr, yr = redrawn_oracle(setting, seed, COPIES, cfg["fmnist"])
+        epochs = max(1, cfg["clf"]["max_epochs"] // COPIES)
+        redrawn = timed("oracle redrawn", lambda: clone(clf).set_params(max_epochs=epochs).fit(Xr, yr))
+        out["rows"]["oracle redrawn"] = score_all(redrawn.predict, tests)
+        del Xr, yr
     save(out)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "no spurious code" is expected off the colour settings
-        if colour_only:
+        if colour_only or old is not None:
             lad = timed("lad fit", lambda: LADDebiaser(**cfg["lad"], **common).fit(Xb, y))
         else:
             lad_cls = timed("lad", lambda: LADClassifier(LADDebiaser(**cfg["lad"], **common),
@@ -122,8 +153,11 @@ def generic_work(mode: str, device: str, job: Job, save) -> dict:
             out["swap"]["same_as_lad"] = True
         return out
     final = timed("LAD swap", lambda: train_like_lad_classifier(swapper, clf, Xb, y))
-    out["rows"]["LAD swap"] = score_all(lambda X: final.predict(swapper.transform(X)), tests)
+    # as LADClassifier.predict: the test images substituted, not swapped
+    out["rows"]["LAD swap"] = score_all(lambda X: final.predict(swapper._prediction_images(X)), tests)
     out["rows"]["LAD swap"]["raw_independent"] = float(final.score(*tests["independent"]))
+    out["rows"]["LAD swap"]["swapped_independent"] = float(
+        final.score(swapper.transform(tests["independent"][0]), tests["independent"][1]))
     out["gates"]["LAD swap"] = {"shape": float(oracle.score(swapper.transform(Xb), y))}
     out["swap"]["after"] = probes_after(swapper, Xb, y, seed)
     save(out)

@@ -23,6 +23,25 @@ TARGETS = {
     "palette": "no more than 2 points below today's LAD",
 }
 ROWS_WITH_RAW = ("LAD", "LAD swap")
+ABOUT_GENERIC = """\
+The signals `LADDebiaser`'s code substitution cannot see: one corruption
+type per class (`make_corrupted`, LfF's Type0 and Type1 lists, severity 5)
+on digits28 and on Fashion-MNIST 5k, a class grating behind the digit
+(`texture`) or a class patch whose position jitters by 2 px (`patch`,
+`make_spatial_biased`), all at 100 % bias, and the background colour at
+99.5 % bias. Rows: `vanilla`, `oracle` (the signal drawn once, independently
+of the label), `oracle redrawn` (ten independent draws, a tenth of the
+epochs each: a fresh draw about every epoch), `LAD` (today's default,
+`method="substitute"`) and `LAD swap` (`method="swap"`, on the same VQ-VAE
+and `f`), both as `LADClassifier`: test images through `transform`; *raw
+independent*: the same classifier on raw test images. *Shape kept*: the
+oracle classifier on the debiased training images. Below each table: what
+two simple classifiers read on held-out halves of the training images,
+before and after the step: the amplitude-spectrum probe that decides the
+swap, and a classifier of `f`'s kind asked about swapped images (does it
+give the donor's label?). On the 100 %-bias colour settings only the
+redrawn oracle and the swap's decision run: where it stays off, `method="swap"`
+is today's `LAD` bit for bit."""
 
 
 def _swap_summary(runs: list[dict]) -> dict:

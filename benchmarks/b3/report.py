@@ -165,6 +165,17 @@ def page(load, figure, level: int = 2) -> str:
                          "Independent-test accuracy of every row in every setting (mean over the "
                          "seeds; bars: min-max)."), "",
                   *runs_markdown(cpu, level + 2, figure, "_cpu", grids=True)]
+    generic = load("b3_generic_cpu")
+    if generic is not None:
+        from .generic_report import ABOUT_GENERIC, setting_markdown as generic_markdown
+        from .generic import COLOUR_SETTINGS, GENERIC_SETTINGS
+
+        lines += [heading(level + 1, "CPU reference beyond pixel colours: corruptions, texture, "
+                                     "patch, 99.5 % bias"), "", intro(generic) + " `python -m "
+                  "benchmarks.b3 --cpu --generic`.", "", ABOUT_GENERIC, ""]
+        for setting in GENERIC_SETTINGS + COLOUR_SETTINGS:
+            if setting in generic["summary"]:
+                lines += generic_markdown(generic, setting, level + 2)
     quick = load("b3_debias_quick")
     if quick is not None:
         lines += [heading(level + 1, "Quick CPU smoke run (not a reference figure)"), "",

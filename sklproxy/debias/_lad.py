@@ -378,7 +378,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         return dict(steps=walk.steps, alpha=walk.alpha, step_scale=self.step_scale_,
                     accumulate=walk.accumulate, stop_entropy=stop)
 
-    def debias_module(self) -> LatentDebias:
+    def debias_module(self, swap: bool = True) -> LatentDebias:
         """The fitted debiasing step as a torch module ``(x, generator) -> images``.
 
         Encodes a batch of raw images, debiases each image's latent (for
@@ -386,17 +386,18 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         ``generator``, a new draw at every call; without a generator, the
         groups ``transform`` draws) and decodes. Shares the fitted weights;
         use it as an augmentation inside a training loop, as
-        :class:`LADClassifier` does.
+        :class:`LADClassifier` does. ``swap=False`` leaves out the swap of
+        ``method="swap"``.
         """
         check_is_fitted(self)
         walk = None if isinstance(self.method_, Substitute) else self._walk_options()
         f = None if walk is None else self.latent_net_.module_  # only the walks need f
-        swap = None
-        if isinstance(self.method_, Swap) and getattr(self, "swap_active_", False):
-            swap = {"bank": torch.from_numpy(self.swap_bank_).to(self.net_.device),
-                    "cutoff": self.method_.cutoff}
+        donors = None
+        if swap and isinstance(self.method_, Swap) and getattr(self, "swap_active_", False):
+            donors = {"bank": torch.from_numpy(self.swap_bank_).to(self.net_.device),
+                      "cutoff": self.method_.cutoff}
         return LatentDebias(self.net_.module_, "substitute" if walk is None else self.method_.name,
-                            self._substitution(), f, walk, hash_seed=self._hash_seed, swap=swap)
+                            self._substitution(), f, walk, hash_seed=self._hash_seed, swap=donors)
 
     def _substitution(self) -> dict | None:
         """The fitted substitution as tensors: tables, markers, fill, groups."""
@@ -431,7 +432,8 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         pseudo-random group, independent of the class, that is the same
         whenever the same image is transformed (so ``transform`` works
         sample by sample, in any chunks, and ``fit_transform`` equals
-        ``fit`` then ``transform``). The walks are deterministic.
+        ``fit`` then ``transform``); the swap's donor likewise. The walks
+        are deterministic.
 
         Parameters
         ----------
@@ -444,18 +446,28 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
             float64 for float64 input, else float32; values within the
             per-channel (per-feature) range of the training data.
         """
+        return self._images(X, swap=True)
+
+    @batched_inference
+    def _prediction_images(self, X: ArrayLike) -> np.ndarray:
+        """``transform`` without the swap: what :class:`LADClassifier` classifies.
+
+        The swap is a draw for training (a classifier trained on it has
+        learned to ignore the style); a test image keeps its own.
+        """
+        return self._images(X, swap=False)
+
+    def _images(self, X: ArrayLike, swap: bool) -> np.ndarray:
         check_is_fitted(self)
         ndim = X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim  # nested lists keep their layout
         dtype = np.float64 if getattr(X, "dtype", None) in (np.float64, torch.float64) else np.float32
         X = self._validate_fitted_input(X)
-        out = self._transform(torch.from_numpy(X)).numpy().astype(dtype, copy=False)
+        module = self.debias_module(swap=swap)
+        out = torch.cat([module(xb).float().cpu() for xb, _ in self._batches(torch.from_numpy(X))])
+        out = out.numpy().astype(dtype, copy=False)
         if ndim == 3:
             return out.reshape(len(out), *self.input_shape_[1:])
         return out if ndim == 4 else out.reshape(len(out), -1)
-
-    def _transform(self, X: torch.Tensor) -> torch.Tensor:
-        module = self.debias_module()
-        return torch.cat([module(xb).float().cpu() for xb, _ in self._batches(X)])
 
     def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None, **fit_params: Any) -> np.ndarray:
         """``fit(X, y).transform(X)``: the same output, bit for bit."""

@@ -73,13 +73,15 @@ class Swap(Substitute):
         As for :class:`Substitute`.
     cutoff : float, default=4.0
         Radius, in cycles per image, of the coarse band whose phase each image keeps.
-    min_accuracy : float in [0, 1], default=0.97
+    min_accuracy : float in [0, 1], default=0.95
         Held-out accuracy of the amplitude-spectrum probe from which the swap
-        is used. Measured on digits28 (B3): 0.995-1.0 with a corruption,
-        texture or patch at 100 % bias, 0.70-0.93 when the signal is drawn
-        independently of the label (shapes alone). Lower it for a style bias
-        with more conflicting images (the probe's accuracy is at most about
-        the bias ratio).
+        is used. On digits28 it reads a corruption, texture or patch at
+        100 % bias at 0.995-1.0 (0.98 after the substitution has taken the
+        brightness codes of LfF's Type0 list) and shapes alone (the signal
+        drawn independently of the label) at 0.70-0.93; the methods page
+        (*LAD*) has every setting. Lower it for a style bias with more
+        conflicting images: the probe's accuracy is at most about the bias
+        ratio.
     """
 
     name = "swap"
@@ -89,7 +91,7 @@ class Swap(Substitute):
         "min_accuracy": [Interval(Real, 0, 1, closed="both")],
     }
 
-    def __init__(self, threshold=0.7, cutoff=4.0, min_accuracy=0.97):
+    def __init__(self, threshold=0.7, cutoff=4.0, min_accuracy=0.95):
         super().__init__(threshold=threshold)
         self.cutoff = cutoff
         self.min_accuracy = min_accuracy

@@ -1,4 +1,4 @@
-"""Plain torch building blocks (no scikit-learn imports): backbones, heads, tree, VQ-VAE, QE-walk, losses, augmentations."""
+"""Plain torch building blocks (no scikit-learn imports): backbones, heads, tree, VQ-VAE, QE-walk, spectral swaps, losses, augmentations."""
 
 from .augment import (
     ImageAugment,
@@ -26,6 +26,7 @@ from .mutual_info import (
     dhog_objective,
     mutual_information,
 )
+from .spectral import SpectralSwap, band_mask, band_swap, spectral_swap
 from .tree import DecisionTreeLayer, greedy_path_bits, leaf_log_probs
 from .vqvae import VectorQuantizer, quantise
 from .walk import qe_walk
@@ -39,10 +40,13 @@ __all__ = [
     "MLP",
     "ResNet",
     "Sobel",
+    "SpectralSwap",
     "Standardize",
     "VectorAugment",
     "VectorQuantizer",
     "ViewPolicy",
+    "band_mask",
+    "band_swap",
     "build_backbone",
     "colour_policy",
     "cross_head_mutual_information",
@@ -57,4 +61,5 @@ __all__ = [
     "qe_walk",
     "quantise",
     "resolve_backbone_name",
+    "spectral_swap",
 ]

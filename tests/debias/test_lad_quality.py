@@ -1,4 +1,4 @@
-"""CPU quality tests: LAD removes a colour shortcut from 8x8 digits (100 % bias).
+"""CPU quality tests: LAD removes a colour shortcut from 8x8 digits, and a texture from digits28 (100 % bias).
 
 scikit-learn's digits with a background colour equal to the class (every
 training image) and test images whose colour is drawn independently of the
@@ -39,3 +39,21 @@ def test_lad_removes_a_palette_drawn_at_test_time():
     raw, lad_score, _ = _gain(palette)
     print(f"palette {palette.tolist()}: raw {raw:.3f} LAD {lad_score:.3f}")
     assert lad_score >= raw + 0.30, f"palette {palette.tolist()}"
+
+
+@pytest.mark.slow
+def test_lad_swap_removes_a_class_texture():
+    """Not a colour: a class grating behind 600 digits28 images (100 % bias).
+
+    ``LADClassifier`` with ``method="swap"`` against the same LeNet on raw images, on test images
+    with the grating of a random class. Measured (``benchmarks/experiments/b3_swap_ci_calibration.py``,
+    CPU, 1 thread), seeds 0 / 1 / 2: raw 0.17 / 0.11 / 0.12, LAD swap 0.78 / 0.79 / 0.80 (gain
+    0.61-0.69; the issue's bar is 0.20). The amplitude probe reads the texture at 1.0, so the
+    swap is on.
+    """
+    from benchmarks.experiments.b3_swap_ci_calibration import swap_gain
+
+    raw, score, lad = swap_gain("texture", seed=0)
+    print(f"raw {raw:.3f} LAD swap {score:.3f} probe {lad.debiaser_.swap_probe_accuracy_:.3f}")
+    assert lad.debiaser_.swap_active_
+    assert score >= raw + 0.30
