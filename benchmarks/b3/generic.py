@@ -7,10 +7,11 @@ of the epochs: a fresh draw about every epoch, as LAD's regeneration),
 ``LAD`` (today's default, ``method="substitute"``, :class:`LADClassifier`) and
 ``LAD swap`` (``method="swap"`` on the same fitted VQ-VAE and ``f``, trained
 like :class:`LADClassifier`: a new substitution group and donor every
-batch; test images substituted, not swapped, as ``LADClassifier.predict``).
+batch; raw test images, as ``LADClassifier.predict`` with the swap on).
 LAD rows also report the accuracy of their classifier on raw test images
 (``raw independent``), ``LAD swap`` also on swapped test images
-(``swapped_independent``, the pipeline form's test images). Gates: the swap's two instruments (the
+(``swapped_independent``, the pipeline form's) and on substituted ones
+(``substituted_independent``). Gates: the swap's two instruments (the
 amplitude-spectrum probe that decides, and the swap test of a classifier of
 ``f``'s kind that reports) before (on the substituted images) and after (on the final debiased
 images, fresh probes), *shape kept* (the oracle
@@ -153,8 +154,10 @@ def generic_work(mode: str, device: str, job: Job, save, reuse: bool = False) ->
             out["swap"]["same_as_lad"] = True
         return out
     final = timed("LAD swap", lambda: train_like_lad_classifier(swapper, clf, Xb, y))
-    # as LADClassifier.predict: the test images substituted, not swapped
+    # as LADClassifier.predict: raw test images when the swap is on
     out["rows"]["LAD swap"] = score_all(lambda X: final.predict(swapper._prediction_images(X)), tests)
+    out["rows"]["LAD swap"]["substituted_independent"] = float(
+        final.score(swapper._images(tests["independent"][0], swap=False), tests["independent"][1]))
     out["rows"]["LAD swap"]["raw_independent"] = float(final.score(*tests["independent"]))
     out["rows"]["LAD swap"]["swapped_independent"] = float(
         final.score(swapper.transform(tests["independent"][0]), tests["independent"][1]))

@@ -143,3 +143,21 @@ def test_spectral_swap_is_what_transform_applies(texture, swapper):
         expected = spectral_swap(rec, module.bank[donors], swapper.method_.cutoff)
         expected = torch.maximum(torch.minimum(expected, vq.high), vq.low)
     torch.testing.assert_close(module(X), expected)
+
+
+def test_lad_classifier_trains_on_swaps_and_predicts_on_raw_images(texture):
+    from sklproxy.classification import ImageClassifier
+    from sklproxy.debias import LADClassifier
+
+    X, y = texture
+    clf = LADClassifier(LADDebiaser(method="swap", **SMALL),
+                        ImageClassifier(backbone="lenet", max_epochs=1, batch_size=64, device="cpu",
+                                        random_state=0)).fit(X, y)
+    d = clf.debiaser_
+    assert d.swap_active_
+    np.testing.assert_array_equal(d._prediction_images(X[:20]), X[:20])
+    np.testing.assert_array_equal(clf.predict(X[:20]), clf.classifier_.predict(X[:20]))
+    substituted = d._images(X[:20], swap=False)
+    assert not np.allclose(substituted, d.transform(X[:20]))          # transform swaps
+    np.testing.assert_allclose(d.debias_module(swap=False)(torch.from_numpy(X[:20])).numpy(),
+                               substituted, atol=1e-6)  # batches of 16 vs one of 20: rounding
