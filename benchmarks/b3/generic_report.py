@@ -33,8 +33,11 @@ on digits28 and on Fashion-MNIST 5k, a class grating behind the digit
 of the label), `oracle redrawn` (ten independent draws, a tenth of the
 epochs each: a fresh draw about every epoch), `LAD` (today's default,
 `method="substitute"`) and `LAD swap` (`method="swap"`, on the same VQ-VAE
-and `f`), both as `LADClassifier`: test images through `transform`; *raw
-independent*: the same classifier on raw test images. *Shape kept*: the
+and `f`), both trained as `LADClassifier` (a new draw every batch) and
+tested as its `predict`: through `transform` (`LAD`), raw images when the
+swap is on (`LAD swap`); *raw independent*: the classifier on raw test
+images; the JSON also has `LAD swap` on swapped and on substituted test
+images. *Shape kept*: the
 oracle classifier on the debiased training images. Below each table: what
 two simple classifiers read on held-out halves of the training images,
 before and after the step: the amplitude-spectrum probe that decides the

@@ -183,7 +183,8 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         ``code_change`` (share of latent positions whose code changed) and,
         for images with at least 6 rows, ``colour_before`` /
         ``colour_after`` (:func:`sklproxy.metrics.colour_decodability` of the
-        images before and after ``transform``) with ``chance``.
+        images before and after ``transform``; with ``method="swap"``,
+        after the substitution alone) with ``chance``.
     device_ : torch.device
     n_features_in_ : int
     input_shape_ : tuple
@@ -272,6 +273,9 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
             raise ValueError("method='swap' swaps image spectra and needs images (3-D or 4-D X, "
                              "or image_shape=...); use method='substitute' for vectors.")
         y_enc = encode_class_labels(self, X, y)
+        if isinstance(method, Swap) and np.bincount(y_enc).min() < 2:
+            raise ValueError("method='swap' tests the images on held-out halves and needs at "
+                             "least 2 images of every class in y; use method='substitute'.")
         self.method_ = clone(method)
         self.device_ = resolve_device(self.device)
         seed = seed_from_random_state(self.random_state)
@@ -296,7 +300,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
                         f"{self.swap_probe_accuracy_:.3f} < method.min_accuracy="
                         f"{self.method_.min_accuracy}, so transform only reconstructs. Lower "
                         "min_accuracy (method=Swap(min_accuracy=...)) for a weaker style bias.",
-                        UserWarning, stacklevel=2)
+                        UserWarning, stacklevel=3)
         with cpu_threads(self.device_):
             self.diagnostics_, self.latent_accuracy_ = lad_diagnostics(self, X, h, y_enc)
         return self
@@ -448,8 +452,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         """
         return self._images(X, swap=True)
 
-    @batched_inference
-    def _prediction_images(self, X: ArrayLike) -> np.ndarray:
+    def _prediction_images(self, X: ArrayLike) -> Any:
         """What :class:`LADClassifier` classifies: ``transform(X)``, or ``X`` when the swap is on.
 
         The swap is a draw for training: the classifier learned to ignore the

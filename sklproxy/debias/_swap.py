@@ -32,8 +32,8 @@ from ._net import LatentMLP
 
 __all__ = ["amplitude_probe", "fit_swap", "probe_follow", "style_follow"]
 
-# Images of the training set that the swap's donors are drawn from (at most
-# this many, and at most _BANK_BYTES of float32).
+# Images of the training set that the swap's donors are drawn from: at most
+# this many and _BANK_BYTES of float32, but at least 16 (large images).
 _BANK, _BANK_BYTES = 512, 32 * 2**20
 # At most this many images train the test classifier, and as many are swapped.
 _HALF = 2048
@@ -91,7 +91,7 @@ def amplitude_probe(X: torch.Tensor, y: np.ndarray, seed: int) -> float:
 
 
 def _split(y: np.ndarray, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
-    """Two disjoint halves with every class in both (at most ``_HALF`` images each)."""
+    """Two disjoint halves, every class with 2 or more images in both (at most ``_HALF`` each)."""
     first, second = [], []
     for label in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == label))
@@ -145,7 +145,7 @@ def fit_swap(lad: Any, X: torch.Tensor, y: np.ndarray, f_opts: Any, seed: int) -
     ``swap_bank_`` (the donors: training images).
     """
     method = lad.method_
-    sub = lad.debias_module()  # substitution only: the swap is not fitted yet
+    sub = lad.debias_module(swap=False)
     with torch.no_grad():
         Xs = torch.cat([sub(xb).float() for xb, _ in lad._batches(X)])
     accuracy = amplitude_probe(Xs, y, seed)

@@ -67,12 +67,14 @@ def band_swap(x: Tensor, donors: Tensor, cutoff: float, band: str = "fine") -> T
 def spectral_swap(x: Tensor, donors: Tensor, cutoff: float) -> Tensor:
     """The donor's spectrum with the phase of ``x``'s coarse band: ``(..., H, W)``, not clipped.
 
-    Coarse band (radius < ``cutoff``): ``|F(donor)| * exp(i * angle(F(x)))``;
-    fine band: ``F(donor)``. ``cutoff=inf`` keeps every phase of ``x`` (an
-    amplitude swap); ``cutoff=0`` returns the donors.
+    Coarse band (radius < ``cutoff``): ``|F(donor)| * exp(i * angle(F(x)))``,
+    except the mean, which is the donor's (its sign too, for images not
+    >= 0); fine band: ``F(donor)``. ``cutoff=inf`` keeps every other phase
+    of ``x`` (an amplitude swap); ``cutoff=0`` returns the donors.
     """
     fx, fd = _spectra(x, donors)
     fine = band_mask(tuple(x.shape[-2:]), cutoff, "fine", device=x.device)
+    fine[0, 0] = True  # the mean: the donor's, as a brightness is
     coarse = torch.polar(fd.abs(), fx.angle())
     return torch.fft.irfft2(torch.where(fine, fd, coarse), s=x.shape[-2:]).to(x.dtype)
 

@@ -84,9 +84,13 @@ def test_the_swap_fires_on_a_texture_and_removes_it(texture, swapper):
 def test_per_batch_swaps_draw_from_the_generator(texture, swapper):
     X = torch.from_numpy(texture[0][:32])
     module = swapper.debias_module()
-    a = module(X, torch.Generator().manual_seed(0))
-    torch.testing.assert_close(a, module(X, torch.Generator().manual_seed(0)))
-    assert not torch.allclose(a, module(X, torch.Generator().manual_seed(1)))
+    groups = torch.zeros(len(X), dtype=torch.long)  # the same groups: only the donors can differ
+    a = module(X, torch.Generator().manual_seed(0), targets=groups)
+    torch.testing.assert_close(a, module(X, torch.Generator().manual_seed(0), targets=groups))
+    assert not torch.allclose(a, module(X, torch.Generator().manual_seed(1), targets=groups))
+    torch.testing.assert_close(swapper.debias_module(swap=False)(X, targets=groups),
+                               module.__class__(module.vqvae, "substitute", swapper._substitution(),
+                                                hash_seed=swapper._hash_seed)(X, targets=groups))
 
 
 def test_same_random_state_same_bits(texture, swapper):
@@ -116,10 +120,14 @@ def test_refit_with_another_method_forgets_the_swap(texture, swapper):
     np.testing.assert_array_equal(lad.transform(texture[0][:10]), ref.transform(texture[0][:10]))
 
 
-def test_swap_needs_images():
+def test_swap_needs_images_and_two_of_every_class():
     X, y = load_digits(return_X_y=True)
     with pytest.raises(ValueError, match="method='swap'.*needs images"):
         LADDebiaser(method="swap", **SMALL).fit(X[:100], y[:100])
+    y1 = y[:100].copy()
+    y1[0] = 10  # a class of one image
+    with pytest.raises(ValueError, match="method='swap'.*at least 2 images of every class"):
+        LADDebiaser(method="swap", **SMALL).fit(X[:100].reshape(-1, 8, 8), y1)
 
 
 def test_swap_options_are_validated_and_tunable():

@@ -22,6 +22,7 @@ def reference_spectral_swap(x, d, cutoff):
     """Full-DFT version: coarse band |D| e^{i angle X}, fine band D (x, d: (H, W))."""
     X, D = np.fft.fft2(x), np.fft.fft2(d)
     coarse = reference_radius(*x.shape) < cutoff
+    coarse[0, 0] = False  # the mean is the donor's
     out = np.where(coarse, np.abs(D) * np.exp(1j * np.angle(X)), D)
     return np.fft.ifft2(out).real
 
@@ -62,6 +63,8 @@ def test_limits_of_the_spectral_swap():
     torch.testing.assert_close(spectral_swap(x, d, 0.0), d)          # no coarse band: the donor
     amp = spectral_swap(x, d, float("inf"))                            # every phase of x
     torch.testing.assert_close(torch.fft.rfft2(amp).abs(), torch.fft.rfft2(d).abs())
+    centred = spectral_swap(x - 0.5, d + 0.5, 2.0)                     # the mean is the donor's
+    torch.testing.assert_close(centred.mean(dim=(-2, -1)), (d + 0.5).mean(dim=(-2, -1)))
     torch.testing.assert_close(spectral_swap(x, x, 4.0), x)            # a self-swap is the identity
     assert spectral_swap(x.float(), d.float(), 4.0).dtype == torch.float32
 
