@@ -53,8 +53,19 @@ def with_swap(lad: LADDebiaser, X: np.ndarray, y: np.ndarray, method: Swap) -> L
     y_enc = np.searchsorted(other.classes_, y)
     X_dev = torch.from_numpy(other._validate_fitted_input(X)).to(other.net_.device)
     seed = seed_from_random_state(lad.random_state)  # as LADDebiaser.fit: the same test and bank
-    other.__dict__.update(fit_swap(other, X_dev, y_enc, LatentClassifierOptions(), seed + 3))
+    other.__dict__.update(fit_swap(other, X_dev, y_enc, seed + 3))
     return other
+
+
+def follow_before(lad: LADDebiaser, X: np.ndarray, y: np.ndarray) -> dict:
+    """The report on the substituted images: a classifier of ``f``'s kind asked about swaps."""
+    X_dev = torch.from_numpy(lad._validate_fitted_input(X)).to(lad.net_.device)
+    sub = lad.debias_module(swap=False)
+    with torch.no_grad():
+        Xs = torch.cat([sub(xb).float() for xb, _ in lad._batches(X_dev)])
+    seed = seed_from_random_state(lad.random_state) + 3
+    return probe_follow(lad, Xs, np.searchsorted(lad.classes_, y), LatentClassifierOptions(),
+                        Swap().cutoff, seed)
 
 
 def train_like_lad_classifier(debiaser: LADDebiaser, clf: ImageClassifier, X, y) -> ImageClassifier:
@@ -146,7 +157,7 @@ def generic_work(mode: str, device: str, job: Job, save, reuse: bool = False) ->
         swapper = timed("swap test", lambda: with_swap(lad, Xb, y, Swap()))
     out["swap"] = {"active": bool(swapper.swap_active_),
                    "before": {"probe_accuracy": swapper.swap_probe_accuracy_,
-                              "follow": swapper.swap_follow_}}
+                              "follow": follow_before(swapper, Xb, y)}}
     save(out)
     if not swapper.swap_active_:  # transform and every batch are the substitution's, bit for bit
         if not colour_only:

@@ -3,7 +3,7 @@
 For each setting and seed: fit the debiaser on the biased training images
 and record the gate (``swap_probe_accuracy_``: a logistic regression on
 amplitude spectra of the substituted images, held out), the report
-(``swap_follow_``: a classifier of ``f``'s kind on held-out swapped images:
+(``follow_before``: a classifier of ``f``'s kind on held-out swapped images:
 the shares it gives the recipient's and the donor's class), whether the
 swap is used, and the substitution's spurious codes. (A first run gated on
 ``follow > 0.5``; it fired on the colour oracles, 0.64-0.66, and missed the
@@ -25,6 +25,7 @@ import torch
 from sklproxy.debias import LADDebiaser, Swap
 
 from .._data import B3_GENERIC_SETTINGS, B3_SETTINGS, biased_setting
+from ..b3.generic import follow_before
 
 SETTINGS = tuple(s for s in B3_SETTINGS + B3_GENERIC_SETTINGS if s != "pixel")
 
@@ -34,7 +35,7 @@ def gate(X, y, seed: int, method) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lad = LADDebiaser(method=method, random_state=seed).fit(X, y)
-    return {"probe_accuracy": lad.swap_probe_accuracy_, "follow": lad.swap_follow_,
+    return {"probe_accuracy": lad.swap_probe_accuracy_, "follow": follow_before(lad, X, y),
             "active": bool(lad.swap_active_),
             "spurious_codes": int(lad.spurious_codes_.sum()),
             "fit_s": time.perf_counter() - t}

@@ -65,8 +65,14 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
 
     Four debiasing steps (``method``):
 
-    * ``"substitute"`` / :class:`Substitute` (default; a departure from the
-      thesis): codes that occur in the images of nearly one class only are
+    * ``"swap"`` / :class:`Swap` (default; a departure from the thesis): the
+      substitution below, then, when a simple shape-blind classifier (a
+      logistic regression on amplitude spectra) still reads the label from
+      the substituted images (a corruption, texture or patch), each image
+      takes every amplitude and the fine band of a training image drawn at
+      random, keeping the phase of its coarse band; otherwise (colours,
+      vectors) exactly ``"substitute"``.
+    * ``"substitute"`` / :class:`Substitute`: codes that occur in the images of nearly one class only are
       *spurious*; each image's spurious codes are swapped, over the whole
       image, for the codes of a randomly drawn group that play the same
       role, so the signal becomes independent of the class; position
@@ -75,12 +81,6 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
       group of each image from a keyed hash of its codes, so it is
       deterministic; :class:`LADClassifier` draws anew for every batch.
       ``f`` only reports (``diagnostics_``) here.
-    * ``"swap"`` / :class:`Swap`: the substitution, then, when a simple
-      shape-blind classifier (on amplitude spectra) still reads the label
-      from the substituted images (a corruption, texture or patch), each
-      image takes every amplitude and the fine band of a training image
-      drawn at random, keeping its coarse layout; otherwise the same as
-      ``"substitute"``.
     * ``"qe-walk"`` / :class:`QEWalk`: the thesis's Algorithm 1, literally.
     * ``"walk"`` / :class:`Walk`: the same walk with an accumulating
       continuous state, its step measured in codebook spacings.
@@ -97,9 +97,9 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
 
     Parameters
     ----------
-    method : {"substitute", "swap", "walk", "qe-walk"} or their objects, default="substitute"
+    method : {"swap", "substitute", "walk", "qe-walk"} or their objects, default="swap"
         The debiasing step (see above); an object carries its settings
-        (``Substitute(threshold=...)``, ``QEWalk(steps=..., alpha=...)``),
+        (``Swap(min_accuracy=...)``, ``QEWalk(steps=..., alpha=...)``),
         tunable as ``method__threshold`` and so on.
     vqvae : VQVAEOptions or None, default=None
         The VQ-VAE: codebook size, code length, latent grid, receptive field,
@@ -164,15 +164,13 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
         never in others'. Each image's own markers are erased and its new
         group's written in.
     swap_probe_accuracy_ : float
-        Swap: held-out accuracy of the amplitude-spectrum probe on the substituted images.
+        Swap: held-out accuracy of the amplitude-spectrum probe on the
+        substituted images (NaN where it cannot run: vectors, or a class of
+        one image).
     swap_active_ : bool
         Swap: whether ``transform`` swaps (the probe reaches ``method.min_accuracy``).
-    swap_follow_ : dict
-        Swap: a classifier of ``f``'s kind on swapped held-out images: its
-        ``accuracy`` unswapped, the shares it gives the ``recipient``'s and the
-        ``donor``'s label, ``follow = donor / (donor + recipient)``.
     swap_bank_ : ndarray of shape (n_donors, *input_shape)
-        Swap: the training images the donors are drawn from.
+        Swap, when active: the training images the donors are drawn from.
     step_scale_ : float
         Walks: the length of one ``alpha`` unit per latent element.
     diagnostics_ : dict
@@ -223,7 +221,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
     def __init__(
         self,
         *,
-        method="substitute",
+        method="swap",
         vqvae=None,
         latent_classifier=None,
         image_shape=None,
@@ -269,13 +267,7 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
                                  param="latent_classifier")
         X = validate_input(self, X, reset=True, image_shape=self.image_shape, min_samples=2)
         check_latent_grid(self.input_shape_, vqvae)
-        if isinstance(method, Swap) and len(self.input_shape_) != 3:
-            raise ValueError("method='swap' swaps image spectra and needs images (3-D or 4-D X, "
-                             "or image_shape=...); use method='substitute' for vectors.")
         y_enc = encode_class_labels(self, X, y)
-        if isinstance(method, Swap) and np.bincount(y_enc).min() < 2:
-            raise ValueError("method='swap' tests the images on held-out halves and needs at "
-                             "least 2 images of every class in y; use method='substitute'.")
         self.method_ = clone(method)
         self.device_ = resolve_device(self.device)
         seed = seed_from_random_state(self.random_state)
@@ -289,18 +281,18 @@ class LADDebiaser(ImageTransformerMixin, TransformerMixin, NetEstimatorMixin, Ba
             self._record_codebook(idx, vqvae.n_codes)
             self._fit_latent_classifier(q, y_enc, f_opts, seed + 1)
             self._prepare_debiasing(idx, y_enc, vqvae)
-            for name in ("swap_probe_accuracy_", "swap_follow_", "swap_active_", "swap_bank_"):
+            for name in ("swap_probe_accuracy_", "swap_active_", "swap_bank_"):
                 self.__dict__.pop(name, None)
             if isinstance(self.method_, Swap):
-                self.__dict__.update(fit_swap(self, X_dev, y_enc, f_opts, seed + 3))
+                self.__dict__.update(fit_swap(self, X_dev, y_enc, seed + 3))
                 if not self.swap_active_ and len(self.groups_) == 0:
                     warnings.warn(
                         "LADDebiaser found no spurious code and no position marker, and the "
-                        "amplitude-spectrum probe reads the label at "
-                        f"{self.swap_probe_accuracy_:.3f} < method.min_accuracy="
-                        f"{self.method_.min_accuracy}, so transform only reconstructs. Lower "
-                        "min_accuracy (method=Swap(min_accuracy=...)) for a weaker style bias.",
-                        UserWarning, stacklevel=3)
+                        f"amplitude-spectrum probe read the label at {self.swap_probe_accuracy_:.3f}"
+                        f" (method.min_accuracy={self.method_.min_accuracy}; nan: not run), so "
+                        "transform only reconstructs. For a weaker style bias lower "
+                        "min_accuracy (method=Swap(min_accuracy=...)); for codes, raise "
+                        "method=Swap(threshold=...).", UserWarning, stacklevel=3)
         with cpu_threads(self.device_):
             self.diagnostics_, self.latent_accuracy_ = lad_diagnostics(self, X, h, y_enc)
         return self

@@ -26,7 +26,7 @@ __all__ = [
 
 # ----------------------------------------------------------------- strategies
 class Substitute(Options):
-    """Debias by code substitution (the default; a departure from the thesis).
+    """Debias by code substitution (a departure from the thesis; the first step of :class:`Swap`).
 
     Every code that occurs in the images of nearly one class only (normalised
     entropy of the class over the positions holding it below ``threshold``,
@@ -53,7 +53,7 @@ class Substitute(Options):
 
 
 class Swap(Substitute):
-    """Substitution, then a spectral swap when a shape-blind classifier reads the label.
+    """Substitution, then a spectral swap when a shape-blind classifier reads the label (the default).
 
     After the code substitution of :class:`Substitute` (colours, position
     markers), fit asks whether a deliberately simple classifier still finds
@@ -64,8 +64,8 @@ class Swap(Substitute):
     amplitudes and the fine band of a training image drawn at random and
     keeps only the phase of its own coarse band, below ``cutoff`` cycles per
     image (:func:`~sklproxy.nn.spectral.spectral_swap`); a new donor per batch
-    in :class:`~sklproxy.debias.LADClassifier`. Below it, ``transform`` is
-    the substitution, bit for bit.
+    in :class:`~sklproxy.debias.LADClassifier`. Below it, and for vectors
+    (no spectrum), ``transform`` is the substitution, bit for bit.
 
     Parameters
     ----------

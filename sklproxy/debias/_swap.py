@@ -7,14 +7,14 @@ the (substituted) training images and scored on the other:
   amplitude spectra, which do not see where anything is. Near-perfect on a
   corruption, texture or patch that the labels agree with; well below on
   shapes alone.
-* :func:`probe_follow`, the report: a classifier of ``f``'s kind on the
-  VQ-VAE's latents, asked about images swapped with a donor of another
-  class: whose label does it give? (``swap_follow_``; before and after the
-  swap in B3.)
+* :func:`probe_follow`, the report (B3, before and after the step): a
+  classifier of ``f``'s kind on the VQ-VAE's latents, asked about images
+  swapped with a donor of another class: whose label does it give?
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -134,25 +134,34 @@ def probe_follow(lad: Any, X: torch.Tensor, y: np.ndarray, f_opts: Any, cutoff: 
     return style_follow(predict, X[torch.from_numpy(second).to(X.device)], y[second], cutoff, rng)
 
 
-def fit_swap(lad: Any, X: torch.Tensor, y: np.ndarray, f_opts: Any, seed: int) -> dict[str, Any]:
-    """The swap's gate, report and bank for a LADDebiaser whose substitution is fitted.
+def fit_swap(lad: Any, X: torch.Tensor, y: np.ndarray, seed: int) -> dict[str, Any]:
+    """The swap's decision and bank for a LADDebiaser whose substitution is fitted.
 
     ``X`` are the training images (on the fit's device), ``y`` the encoded
-    labels; both instruments see the substituted images (``transform``'s
-    groups). Returns the fitted attributes: ``swap_probe_accuracy_``
-    (:func:`amplitude_probe`), ``swap_active_`` (it reaches
-    ``method.min_accuracy``), ``swap_follow_`` (:func:`probe_follow`) and
-    ``swap_bank_`` (the donors: training images).
+    labels. :func:`amplitude_probe` on the substituted images
+    (``transform``'s groups). Returns the fitted attributes:
+    ``swap_probe_accuracy_``, ``swap_active_`` (it reaches
+    ``method.min_accuracy``) and, when active, ``swap_bank_`` (the donors:
+    training images). Vectors and a class of one image leave the swap off
+    (accuracy NaN; the latter with a warning).
     """
     method = lad.method_
+    off = {"swap_probe_accuracy_": float("nan"), "swap_active_": False}
+    if X.ndim != 4:  # vectors: no spectrum; the substitution alone
+        return off
+    if np.bincount(y).min() < 2:
+        warnings.warn("method='swap' cannot test the images on held-out halves: a class has "
+                      "one image, so the swap stays off (the substitution alone).",
+                      UserWarning, stacklevel=4)
+        return off
     sub = lad.debias_module(swap=False)
     with torch.no_grad():
         Xs = torch.cat([sub(xb).float() for xb, _ in lad._batches(X)])
     accuracy = amplitude_probe(Xs, y, seed)
-    follow = probe_follow(lad, Xs, y, f_opts, method.cutoff, seed)
+    if accuracy < method.min_accuracy:
+        return {"swap_probe_accuracy_": accuracy, "swap_active_": False}
     rng = np.random.RandomState(seed + 1)
     n_bank = max(16, min(_BANK, _BANK_BYTES // (4 * int(np.prod(X.shape[1:])))))
     bank = rng.permutation(len(X))[:n_bank]
-    return {"swap_probe_accuracy_": accuracy, "swap_active_": accuracy >= method.min_accuracy,
-            "swap_follow_": follow,
+    return {"swap_probe_accuracy_": accuracy, "swap_active_": True,
             "swap_bank_": X[torch.from_numpy(np.sort(bank)).to(X.device)].float().cpu().numpy()}
