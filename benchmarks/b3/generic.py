@@ -4,7 +4,7 @@
 rows ``vanilla``, ``oracle`` (the signal drawn once, independently of the
 label), ``oracle redrawn`` (ten independent draws stacked, trained for a tenth
 of the epochs: a fresh draw about every epoch, as LAD's regeneration),
-``LAD`` (today's default, ``method="substitute"``, :class:`LADClassifier`) and
+``LAD`` (``method="substitute"``, the default before ``Swap``, :class:`LADClassifier`) and
 ``LAD swap`` (``method="swap"`` on the same fitted VQ-VAE and ``f``, trained
 like :class:`LADClassifier`: a new substitution group and donor every
 batch; raw test images, as ``LADClassifier.predict`` with the swap on).
@@ -98,6 +98,8 @@ def earlier_rows(mode: str, job: Job) -> dict | None:
     old = json.loads(path.read_text())
     if "LAD" not in old["result"]["rows"] and job.setting not in COLOUR_SETTINGS:
         return None
+    if old["result"].get("lad_method") != "substitute" and job.setting not in COLOUR_SETTINGS:
+        return None  # its LAD row may be another method's (the default changed): rerun it
     return old
 
 
@@ -112,7 +114,7 @@ def generic_work(mode: str, device: str, job: Job, save, reuse: bool = False) ->
     common = dict(device=device, random_state=seed)
     clf = ImageClassifier(**cfg["clf"], **common)
     out: dict = {"setting": setting, "seed": seed, "n_train": len(Xb), "timing_s": {}, "rows": {},
-                 "gates": {}, "swap": {}}
+                 "gates": {}, "swap": {}, "lad_method": "substitute"}
 
     def timed(name, fn):
         t = time.perf_counter()
@@ -144,10 +146,11 @@ def generic_work(mode: str, device: str, job: Job, save, reuse: bool = False) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "no spurious code" is expected off the colour settings
         if colour_only or old is not None:
-            lad = timed("lad fit", lambda: LADDebiaser(**cfg["lad"], **common).fit(Xb, y))
+            lad = timed("lad fit", lambda: LADDebiaser(method="substitute", **cfg["lad"],
+                                                       **common).fit(Xb, y))
         else:
-            lad_cls = timed("lad", lambda: LADClassifier(LADDebiaser(**cfg["lad"], **common),
-                                                         clone(clf)).fit(Xb, y))
+            lad_cls = timed("lad", lambda: LADClassifier(
+                LADDebiaser(method="substitute", **cfg["lad"], **common), clone(clf)).fit(Xb, y))
             lad = lad_cls.debiaser_
             out["rows"]["LAD"] = score_all(lad_cls.predict, tests)
             out["rows"]["LAD"]["raw_independent"] = float(lad_cls.classifier_.score(*tests["independent"]))
