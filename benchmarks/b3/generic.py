@@ -162,21 +162,25 @@ def generic_work(mode: str, device: str, job: Job, save, reuse: bool = False) ->
                    "before": {"probe_accuracy": swapper.swap_probe_accuracy_,
                               "follow": follow_before(swapper, Xb, y)}}
     save(out)
+    row = "LAD swap"
     if not swapper.swap_active_:  # transform and every batch are the substitution's, bit for bit
-        if not colour_only:
-            out["rows"]["LAD swap"] = dict(out["rows"]["LAD"])
-            out["swap"]["same_as_lad"] = True
-        return out
-    final = timed("LAD swap", lambda: train_like_lad_classifier(swapper, clf, Xb, y))
+        if colour_only:
+            return out
+        out["rows"]["LAD swap"] = dict(out["rows"]["LAD"])
+        out["swap"]["same_as_lad"] = True
+        save(out)
+        # what the swap would have done here: the same step with the bar at 0
+        row = "LAD swap forced"
+        swapper = timed("swap test forced", lambda: with_swap(lad, Xb, y, Swap(min_accuracy=0.0)))
+    final = timed(row, lambda: train_like_lad_classifier(swapper, clf, Xb, y))
     # as LADClassifier.predict: raw test images when the swap is on
-    out["rows"]["LAD swap"] = score_all(lambda X: final.predict(swapper._prediction_images(X)), tests)
-    out["rows"]["LAD swap"]["substituted_independent"] = float(
+    out["rows"][row] = score_all(lambda X: final.predict(swapper._prediction_images(X)), tests)
+    out["rows"][row]["substituted_independent"] = float(
         final.score(swapper._images(tests["independent"][0], swap=False), tests["independent"][1]))
-    out["rows"]["LAD swap"]["raw_independent"] = float(final.score(*tests["independent"]))
-    out["rows"]["LAD swap"]["swapped_independent"] = float(
+    out["rows"][row]["raw_independent"] = float(final.score(*tests["independent"]))
+    out["rows"][row]["swapped_independent"] = float(
         final.score(swapper.transform(tests["independent"][0]), tests["independent"][1]))
-    out["gates"]["LAD swap"] = {"shape": float(oracle.score(swapper.transform(Xb), y))}
-    out["swap"]["after"] = probes_after(swapper, Xb, y, seed)
+    out["gates"][row] = {"shape": float(oracle.score(swapper.transform(Xb), y))}
+    out["swap"]["after" if row == "LAD swap" else "after_forced"] = probes_after(swapper, Xb, y, seed)
     save(out)
-
     return out

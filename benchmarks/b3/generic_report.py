@@ -22,7 +22,7 @@ TARGETS = {
     "fmnist": "no more than 2 points below today's LAD",
     "palette": "no more than 2 points below today's LAD",
 }
-ROWS_WITH_RAW = ("LAD", "LAD swap")
+ROWS_WITH_RAW = ("LAD", "LAD swap", "LAD swap forced")
 ABOUT_GENERIC = """\
 The signals `LADDebiaser`'s code substitution cannot see: one corruption
 type per class (`make_corrupted`, LfF's Type0 and Type1 lists, severity 5)
