@@ -31,25 +31,26 @@ on digits28 and on Fashion-MNIST 5k, a class grating behind the digit
 `make_spatial_biased`), all at 100 % bias, and the background colour at
 99.5 % bias. Rows: `vanilla`, `oracle` (the signal drawn once, independently
 of the label), `oracle redrawn` (ten independent draws, a tenth of the
-epochs each: a fresh draw about every epoch), `LAD` (today's default,
-`method="substitute"`) and `LAD swap` (`method="swap"`, on the same VQ-VAE
-and `f`), both trained as `LADClassifier` (a new draw every batch) and
+epochs each: a fresh draw about every epoch), `LAD` (`method="substitute"`,
+the default before this round) and `LAD swap` (`method="swap"`, the default
+now, on the same VQ-VAE and `f`), both trained as `LADClassifier` (a new draw every batch) and
 tested as its `predict`: through `transform` (`LAD`), raw images when the
 swap is on (`LAD swap`); *raw independent*: the classifier on raw test
 images; the JSON also has `LAD swap` on swapped and on substituted test
-images. *Shape kept*: the
-oracle classifier on the debiased training images. Below each table: what
+images. `LAD swap forced`, where the swap stays off: the same step with its
+bar at 0 (what it would have done). *Shape kept*: the oracle classifier on
+the debiased training images. Below each table: what
 two simple classifiers read on held-out halves of the training images,
 before and after the step: the amplitude-spectrum probe that decides the
 swap, and a classifier of `f`'s kind asked about swapped images (does it
 give the donor's label?). On the 100 %-bias colour settings only the
 redrawn oracle and the swap's decision run: where it stays off, `method="swap"`
-is today's `LAD` bit for bit."""
+is the `LAD` row of the colour table above, bit for bit."""
 
 
 def _swap_summary(runs: list[dict]) -> dict:
     out = {"active": sum(bool(r["swap"].get("active")) for r in runs), "n": len(runs)}
-    for when in ("before", "after"):
+    for when in ("before", "after", "after_forced"):
         vals = [r["swap"][when] for r in runs if when in r.get("swap", {})]
         if vals:
             out[when] = {"probe_accuracy": range_stats([v["probe_accuracy"] for v in vals]),
@@ -115,9 +116,11 @@ def setting_markdown(res: dict, setting: str, level: int) -> list[str]:
               f"is on in {sw.get('active', 0)} of {sw.get('n', 0)} seeds. Before (substituted "
               f"images): {_probes(sw.get('before'))}."
               + (f" After (the debiased images, fresh probes): {_probes(sw.get('after'))}."
-                 if sw.get("after") else ""), ""]
+                 if sw.get("after") else "")
+              + (f" After the forced swap: {_probes(sw.get('after_forced'))}."
+                 if sw.get("after_forced") else ""), ""]
     if today is not None and not sw.get("active"):
-        lines += ["The swap stays off here, so `method=\"swap\"` gives today's LAD row bit for bit.", ""]
+        lines += ["The swap stays off here, so `method=\"swap\"` gives that LAD row bit for bit.", ""]
     return lines
 
 
