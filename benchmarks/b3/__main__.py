@@ -20,14 +20,13 @@ from sklproxy.utils import resolve_device
 
 from .._runner import PartRunner, benchmark_parser, execute, mode, plan, plan_seeds
 from . import __doc__ as DESCRIPTION
-from .generic import COLOUR_SETTINGS, GENERIC_SETTINGS, generic_work
+from .generic import COLOUR_SETTINGS, GENERIC_SETTINGS, GENERIC_STEMS, generic_work
 from .generic_report import merge_generic
 from .plots import plot_grids, plot_results
 from .report import merge
 from .run import PARTS, SEEDS, SETTINGS, rows_work
 
 STEMS = {"quick": "b3_debias_quick", "cpu": "b3_debias_cpu", "headline": "b3_debias"}
-GENERIC_STEMS = {"quick": "b3_generic_quick", "cpu": "b3_generic_cpu", "headline": "b3_generic"}
 
 
 def parser() -> argparse.ArgumentParser:

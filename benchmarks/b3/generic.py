@@ -39,10 +39,11 @@ from sklproxy.debias._swap import amplitude_probe, fit_swap, probe_follow
 from sklproxy.utils import seed_from_random_state
 
 from .._data import B3_GENERIC_SETTINGS, B3_SETTINGS, biased_setting, redrawn_oracle
-from .._runner import Job
+from .._runner import PARTS, Job
 from .run import MODES, score_all, with_method
 
 GENERIC_SETTINGS = B3_GENERIC_SETTINGS
+GENERIC_STEMS = {"quick": "b3_generic_quick", "cpu": "b3_generic_cpu", "headline": "b3_generic"}
 COLOUR_SETTINGS = tuple(s for s in B3_SETTINGS if s != "pixel")
 COPIES = 10
 
@@ -89,8 +90,6 @@ def earlier_rows(mode: str, job: Job) -> dict | None:
     (``--reuse``) fits only the debiaser again (deterministic: the same as
     LADClassifier's) and the swap's rows; the part records where they came from.
     """
-    from .__main__ import GENERIC_STEMS  # noqa: PLC0415  (the stem is the entry point's)
-    from .._runner import PARTS
 
     path = PARTS / f"{GENERIC_STEMS[mode]}.{job.key}.json"
     if not path.exists():

@@ -8,7 +8,7 @@ from pathlib import Path
 from .._report import heading, range_stats
 from .._runner import write_results
 from .generic import COLOUR_SETTINGS, GENERIC_SETTINGS
-from .report import LABELS, fmt, intro, summarise
+from .report import LABELS, assemble, fmt, intro
 
 TARGETS = {
     "corrupt-type0": "LAD >= vanilla + 30 and >= redrawn oracle - 20",
@@ -61,14 +61,7 @@ def _swap_summary(runs: list[dict]) -> dict:
 
 def merge_generic(records: list[dict], name: str, mode: str) -> dict:
     """``results/<name>.{json,md}`` from the part files found."""
-    first = records[0]["info"]
-    key = lambda r: f"{r['setting']}.{r['seed']}"  # noqa: E731
-    res = {"mode": mode, "commit": first["commit"], "device": first["device"], "torch": first["torch"],
-           "device_name": first["device_name"], "info": first,
-           "parts": [r["result"] for r in records],
-           "wall_s_parts": {key(r): r["wall_seconds"] for r in records},
-           "commit_parts": {key(r): r["info"]["commit"] for r in records}}
-    res["summary"] = summarise(res["parts"])
+    res = assemble(records, mode)
     by_setting: dict = {}
     for p in res["parts"]:
         by_setting.setdefault(p["setting"], []).append(p)

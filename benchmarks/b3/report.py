@@ -37,10 +37,9 @@ def summarise(parts: list[dict]) -> dict:
     return summary
 
 
-def merge(records: list[dict], name: str, mode: str) -> dict:
-    """``results/<name>.{json,md}`` from every part file found (all settings and seeds)."""
-    first = records[0]
-    info = first["info"]
+def assemble(records: list[dict], mode: str) -> dict:
+    """The result of every part file found: run information, the parts, their summary."""
+    info = records[0]["info"]
     key = lambda r: f"{r['setting']}.{r['seed']}"  # noqa: E731
     res = {"mode": mode, "commit": info["commit"], "device": info["device"], "torch": info["torch"],
            "device_name": info["device_name"], "info": info,
@@ -48,6 +47,12 @@ def merge(records: list[dict], name: str, mode: str) -> dict:
            "wall_s_parts": {key(r): r["wall_seconds"] for r in records},
            "commit_parts": {key(r): r["info"]["commit"] for r in records}}
     res["summary"] = summarise(res["parts"])
+    return res
+
+
+def merge(records: list[dict], name: str, mode: str) -> dict:
+    """``results/<name>.{json,md}`` from every part file found (all settings and seeds)."""
+    res = assemble(records, mode)
     write_results(name, res, markdown(res), indent=1)
     return res
 
