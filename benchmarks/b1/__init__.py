@@ -20,7 +20,13 @@ training images per class (15,000; drawn with seed 0) against the 10k test
 images, 4 + 12 bits, the MLP backbone, 10 epochs at batch 256, seeds 0, 1, 2.
 Per seed: DDTL at its defaults, its class-only codes and CrPCA on its
 classifier (part ``defaults``); the published loss and the same network with
-median splits (part ``published``); the supervised-only fit (part ``beta0``).
+median splits (part ``published``); the supervised-only fit (part ``beta0``);
+every row with its hash retention under colour jitter, occlusion and pixel
+noise of three strengths (:func:`sklproxy.metrics.hash_retention_curves`).
+Part ``coarse``: the same rows refitted on the 5 super-classes, their codes
+read with the fine labels (:func:`sklproxy.metrics.coarse_to_fine_accuracy`,
+10-NN in code order and leaf majority per prefix), beside a pixel 10-NN inside
+each test image's true super-class.
 
 Results: ``results/b1_hashing.*`` (headline), ``b1_hashing_quick.*``,
 ``b1_hashing_cpu.*`` and ``docs/b1_level_bits_cpu.png``.

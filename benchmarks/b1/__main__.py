@@ -2,7 +2,7 @@
 
     python -m benchmarks.b1                 # headline, meant for one GPU
     python -m benchmarks.b1 --quick         # CPU smoke run, small subset (minutes)
-    python -m benchmarks.b1 --cpu           # the CPU reference (3 seeds, about 35 minutes)
+    python -m benchmarks.b1 --cpu           # the CPU reference (3 seeds, about an hour at 1 thread)
     python -m benchmarks.b1 --cpu --seed 1 --part published   # one job
     python -m benchmarks.b1 --cpu --merge   # result files from the part files
     python -m benchmarks.b1 --replot        # only redraw docs/b1_level_bits_cpu.png
@@ -21,7 +21,7 @@ from .run import CPU_PARTS, CPU_SEEDS, PARTS, cpu_work, headline_work
 
 
 def parser() -> argparse.ArgumentParser:
-    p = benchmark_parser("b1", DESCRIPTION, parts=PARTS + CPU_PARTS)
+    p = benchmark_parser("b1", DESCRIPTION, parts=tuple(dict.fromkeys(PARTS + CPU_PARTS)))
     p.add_argument("--replot", action="store_true",
                    help="only redraw the --cpu per-level plot from its JSON")
     return p

@@ -21,7 +21,7 @@ def level_plot(summary: list[dict], path=None) -> None:
     levels = np.arange(1, len(summary[0]["reference_level_bits"]) + 1)
     styles = iter(["-", "--", "-.", ":", (0, (5, 1))] * 3)
     for r in summary:
-        if "class-only" in r["model"]:
+        if "class-only" in r["model"] or "level_bits" not in r:
             continue
         ax.plot(levels, r["level_bits"], marker="o", ms=3, ls=next(styles), label=r["model"],
                 lw=3 if r["model"] == "DDTL (defaults)" else 1.5, alpha=0.85)

@@ -6,7 +6,15 @@ import numpy as np
 
 from .._report import QUICK, heading, markdown_table, mean_sd, page_opening, result_sections
 from .._runner import write_results
-from .run import BETA0, CPU_K, CPU_PER_CLASS, CPU_SETTINGS, PARTS
+from .run import (
+    BETA0,
+    CPU_C2F_K,
+    CPU_K,
+    CPU_PER_CLASS,
+    CPU_PREFIX_PATH_BITS,
+    CPU_SETTINGS,
+    PARTS,
+)
 
 
 # ------------------------------------------------------- headline and quick
@@ -92,15 +100,27 @@ def cpu_summary(rows: list[dict]) -> list[dict]:
                 summary[key], summary[key + "_sd"] = mean_sd([r[key] for r in mine])
             elif isinstance(value, list) and value and isinstance(value[0], float):
                 summary[key] = np.mean([r[key] for r in mine], axis=0).tolist()
+                summary[key + "_sd"] = np.std([r[key] for r in mine], axis=0).tolist()
         out.append(summary)
     return out
+
+
+def join_coarse(summary: list[dict], coarse: list[dict]) -> list[dict]:
+    """The coarse-to-fine figures (``c2f_*``) beside the row of the same model; models
+    only the coarse part has (the pixel reference) are appended."""
+    by_name = {r["model"]: r for r in coarse}
+    out = [{**r, **{k: v for k, v in by_name.get(r["model"], {}).items()
+                    if k.startswith(("c2f_", "coarse_"))}} for r in summary]
+    names = {r["model"] for r in summary}
+    return out + [r for r in coarse if r["model"] not in names]
 
 
 def merge_cpu(records: list[dict], stem: str = "b1_hashing_cpu") -> dict:
     """``results/b1_hashing_cpu.{json,md}`` from the part files (every seed found)."""
     first = records[0]
     seeds = sorted({r["seed"] for r in records})
-    rows = [row for r in records for row in r["result"]["rows"]]
+    rows = [row for r in records if r["part"] != "coarse" for row in r["result"]["rows"]]
+    coarse = [row for r in records if r["part"] == "coarse" for row in r["result"]["rows"]]
     info = {**first["info"], "seed": seeds[0], "quick": False,
             "n_train": first["result"]["n_train"], "n_test": first["result"]["n_test"],
             "seeds": seeds, "settings": str(CPU_SETTINGS),
@@ -109,8 +129,8 @@ def merge_cpu(records: list[dict], stem: str = "b1_hashing_cpu") -> dict:
                                                     "commit": r["info"]["commit"],
                                                     "wall_seconds": r["wall_seconds"]}
                       for r in records}}
-    summary = cpu_summary(rows)
-    result = {"info": info, "summary": summary, "rows": rows}
+    summary = join_coarse(cpu_summary(rows), cpu_summary(coarse))
+    result = {"info": info, "summary": summary, "rows": rows, "coarse_rows": coarse}
     write_results(stem, result, cpu_markdown(result))
     return result
 
@@ -122,34 +142,75 @@ def cpu_title(info: dict) -> str:
             f"commit {info['commit'][:8]}")
 
 
+#: (kind, strength) of the retention columns: the medium strength of each perturbation
+RETENTION_COLUMNS = (("jitter", 0.2), ("occlusion", 0.2), ("noise", 0.05))
+
+
+def _pm(row, key, scale=1.0, digits=2, index=None):
+    """``mean ± sd`` of ``row[key]`` (``row[key][index]`` for curves); "-" when absent."""
+    value, sd = row.get(key), row.get(key + "_sd")
+    if value is None:
+        return "-"
+    if index is not None:
+        value, sd = value[index], (sd or [0.0] * len(value))[index]
+    return f"{scale * value:.{digits}f} ± {scale * (sd or 0.0):.{digits}f}"
+
+
 def cpu_table(summary: list[dict]) -> str:
-    def pm(row, key, scale=1.0, digits=2):
+    """Spread, retrieval and invariance: one row per model."""
+    def with_ref(row, key, ref_key, scale=1.0, digits=2):
         if row.get(key) is None:
             return "-"
-        sd = row.get(key + "_sd") or 0.0
-        return f"{scale * row[key]:.{digits}f} ± {scale * sd:.{digits}f}"
+        return f"{_pm(row, key, scale, digits)} ({scale * row[ref_key]:.{digits}f})"
 
-    def with_ref(row, key, ref_key, scale=1.0, digits=2):
-        return f"{pm(row, key, scale, digits)} ({scale * row[ref_key]:.{digits}f})"
-
+    six = CPU_PREFIX_PATH_BITS.index(6)
     header = ["model", "test acc", f"mAP@{CPU_K} code", "train entropy (ref)", "unique % (ref)",
-              "mean collisions (ref)", "test-code entropy (ref)", "kept under a view", "fit s"]
-    lines = [[r["model"], pm(r, "test_accuracy", digits=3), pm(r, f"map@{CPU_K}_code", digits=3),
+              "mean collisions (ref)", "test-code entropy (ref)", "kept under a view",
+              *(f"kept: {kind} {s:g}" for kind, s in RETENTION_COLUMNS), "fit s"]
+    lines = [[r["model"], _pm(r, "test_accuracy", digits=3), _pm(r, f"map@{CPU_K}_code", digits=3),
               with_ref(r, "entropy_bits", "reference_entropy_bits"),
               with_ref(r, "unique_percent", "reference_unique_percent", digits=1),
               with_ref(r, "mean_collisions", "reference_mean_collisions"),
               with_ref(r, "test_entropy_bits", "test_reference_entropy_bits"),
-              pm(r, "view_retention_half_path", digits=2), pm(r, "fit_seconds", digits=0)]
-             for r in summary]
+              _pm(r, "view_retention_half_path", digits=2),
+              *(_pm(r, f"retention_{kind}_{s:g}", digits=2, index=six)
+                for kind, s in RETENTION_COLUMNS),
+              _pm(r, "fit_seconds", digits=0)]
+             for r in summary if "entropy_bits" in r]
+    return markdown_table(header, lines, floats=None)
+
+
+def c2f_table(summary: list[dict]) -> str:
+    """Coarse-to-fine: each model fitted on the 5 super-classes, read with the 10 classes."""
+    rows = [r for r in summary if r.get("c2f_knn_accuracy") is not None]
+    if not rows:
+        return ""
+    lengths = (0, *CPU_PREFIX_PATH_BITS, CPU_SETTINGS["n_path_bits"])
+    header = ["model (fitted on super-classes)", "super-class test acc",
+              f"fine acc, {CPU_C2F_K}-NN in code order",
+              *(f"fine acc, leaf at class + {l} path bits" for l in lengths)]
+    lines = [[r["model"], _pm(r, "coarse_test_accuracy", digits=3),
+              _pm(r, "c2f_knn_accuracy", digits=3),
+              *(_pm(r, f"c2f_leaf_accuracy_path{l}", digits=3) for l in lengths)]
+             for r in rows]
     return markdown_table(header, lines, floats=None)
 
 
 def cpu_notes(info: dict) -> str:
+    lengths = " and ".join(str(l) for l in CPU_PREFIX_PATH_BITS)
     return ("Mean ± standard deviation over seeds; (ref) is the random reference for the same "
             "labels and depth (each item of a class in a uniformly random leaf; exact "
             "expectation, `sklproxy.metrics.hash_spread`), for the training codes and for the "
             "test codes. 'kept under a view': share of test items whose class bits and first 6 "
-            "path bits are unchanged when the image is replaced by one random training view. "
+            "path bits are unchanged when the image is replaced by one random training view; "
+            "'kept: kind s': the same under one perturbation of strength s "
+            "(`sklproxy.metrics.hash_retention_curves`: colour jitter of contrast and "
+            "brightness in [1 - s, 1 + s], a square of side s x 28 px set to black, Gaussian "
+            "pixel noise of sd s; the JSON holds strengths light/medium/strong at class + "
+            f"{lengths} path bits). Coarse-to-fine (second table): every model refitted on "
+            "Fashion-MNIST's 5 super-classes (3 class bits) and its training codes read with "
+            "their 10 fine labels (`sklproxy.metrics.coarse_to_fine_accuracy`); leaves back off "
+            "to their nearest populated ancestor. "
             f"Whole run: {info['wall_seconds'] / 60:.1f} min on a shared 2-core machine "
             f"({info['threads']} thread(s)).")
 
@@ -157,7 +218,7 @@ def cpu_notes(info: dict) -> str:
 def cpu_markdown(result: dict, level: int = 3) -> str:
     info = result["info"]
     return (f"{heading(level, cpu_title(info))}\n\n" + cpu_table(result["summary"]) + "\n"
-            + cpu_notes(info) + "\n")
+            + c2f_table(result["summary"]) + "\n" + cpu_notes(info) + "\n")
 
 
 # ------------------------------------------------------- the benchmarks page
@@ -201,7 +262,7 @@ def page(load, figure, level: int = 2) -> str:
         info = cpu["info"]
         lines += [heading(level + 1, "CPU reference: Fashion-MNIST 1500 images per class"), "",
                   f"*{cpu_title(info)}.* `python -m benchmarks.b1 --cpu`.", "",
-                  cpu_table(cpu["summary"]), cpu_notes(info), "",
+                  cpu_table(cpu["summary"]), c2f_table(cpu["summary"]), cpu_notes(info), "",
                   figure("b1_level_bits_cpu.png",
                          "Bits gained within a class at each level of the tree (training codes, "
                          "mean over the seeds) for the models of the table above; dotted: the "

@@ -2,7 +2,9 @@
 
 Jobs of the headline and quick runs: setting ``fmnist``, parts ``main``,
 ``sup``, ``unsup``, ``coarse``, one seed. Jobs of the CPU reference: setting
-``fmnist-15k``, parts ``defaults``, ``published``, ``beta0``, seeds 0-2.
+``fmnist-15k``, parts ``defaults``, ``published``, ``beta0`` (every row with
+its hash-retention curves) and ``coarse`` (the same rows fitted on the 5
+super-classes, read with the 10 fine classes), seeds 0-2.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from sklearn.frozen import FrozenEstimator
+from sklearn.neighbors import KNeighborsClassifier
 
 from sklproxy.datasets import fashion_mnist_superclasses
 from sklproxy.hashing import CrPCA, DDTLHasher
 from sklproxy.hashing._net import set_median_splits
 from sklproxy.metrics import (
+    coarse_to_fine_accuracy,
     hash_entropy,
     hash_retention,
+    hash_retention_curves,
     hash_spread,
     mean_average_precision,
     mean_collisions,
@@ -32,14 +37,21 @@ from .._data import fmnist_subset, load_fmnist
 from .._runner import Job, timed
 
 PARTS = ("main", "sup", "unsup", "coarse")
-CPU_PARTS = ("defaults", "published", "beta0")
+CPU_PARTS = ("defaults", "published", "beta0", "coarse")
 CPU_SEEDS = (0, 1, 2)
 CPU_PER_CLASS = 1500
 CPU_SETTINGS = dict(n_path_bits=12, backbone="mlp", max_epochs=10, batch_size=256, device="cpu")
 CPU_K = 1000
+#: path bits after the class bits at which the CPU reference reads retention and leaves
+CPU_PREFIX_PATH_BITS = (4, 6)
+#: k of the coarse-to-fine k-NN reading (training codes in code order)
+CPU_C2F_K = 10
 #: the rows of the published loss, and of the supervised-only fit
 PUBLISHED = "published loss (gamma=0, tau=1, no median splits)"
 BETA0 = "beta=0: class head + untrained tree (random hyperplanes)"
+PUBLISHED_MEDIAN = "published loss + median splits"
+CRPCA = "CrPCA (DDTL's classifier, PCA on pixels)"
+PIXEL_KNN = f"pixel {CPU_C2F_K}-NN inside the true super-class (reference)"
 
 
 # ------------------------------------------------------------------ baselines
@@ -146,6 +158,42 @@ def spread_row(name, db, q, ytr, yte, n_class_bits, acc=None, seconds=None, rete
     return row
 
 
+def retention_curves(transform, X, n_class_bits: int, seed: int) -> dict:
+    """``{"retention_<kind>_<strength>": [kept at class + l path bits for l in
+    CPU_PREFIX_PATH_BITS]}`` under :data:`~sklproxy.metrics.DEFAULT_PERTURBATIONS`; every
+    row of a seed sees the same perturbed images."""
+    lengths = [n_class_bits + l for l in CPU_PREFIX_PATH_BITS]
+    curves = hash_retention_curves(transform, X, prefix_lengths=lengths, random_state=seed)
+    return {f"retention_{kind}_{strength:g}": kept.tolist()
+            for kind, by_strength in curves.items() for strength, kept in by_strength.items()}
+
+
+def c2f_row(name, db, q, fine_tr, fine_te, n_class_bits: int) -> dict:
+    """Coarse-to-fine figures of one set of codes fitted on super-classes."""
+    out = coarse_to_fine_accuracy(db, fine_tr, q, fine_te, n_neighbors=CPU_C2F_K)
+    leaf = dict(zip(out.prefix_lengths.tolist(), out.leaf_accuracy.tolist()))
+    row = {"model": name, "c2f_knn_accuracy": out.knn_accuracy,
+           "c2f_leaf_accuracy": out.leaf_accuracy.tolist(),
+           "c2f_leaf_coverage": out.leaf_coverage.tolist(),
+           **{f"c2f_leaf_accuracy_path{l}": leaf[n_class_bits + l]
+              for l in (0, *CPU_PREFIX_PATH_BITS, db.shape[1] - n_class_bits)}}
+    print(f"{name:48s} coarse-to-fine k-NN {out.knn_accuracy:.3f} leaf "
+          + " ".join(f"{k}:{v:.3f}" for k, v in row.items() if "_path" in k), flush=True)
+    return row
+
+
+def pixel_knn_within_superclass(Xtr, fine_tr, coarse_tr, Xte, fine_te, coarse_te) -> float:
+    """Fine accuracy of a pixel k-NN among the training items of each test item's *true*
+    super-class: an upper reference the codes do not see."""
+    flat_tr, flat_te = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
+    correct = 0
+    for c in np.unique(coarse_te):
+        knn = KNeighborsClassifier(CPU_C2F_K).fit(flat_tr[coarse_tr == c], fine_tr[coarse_tr == c])
+        mine = coarse_te == c
+        correct += int((knn.predict(flat_te[mine]) == fine_te[mine]).sum())
+    return correct / len(Xte)
+
+
 def with_median_splits(hasher: DDTLHasher, X: np.ndarray) -> DDTLHasher:
     """A copy of a fitted hasher with per-class median splits set on ``X``."""
     h = copy.deepcopy(hasher)
@@ -248,40 +296,84 @@ def cpu_data():
 def cpu_work(job: Job, save) -> dict:
     """The rows of one part of the CPU reference for one seed."""
     Xtr, ytr, Xte, yte = cpu_data()
+    flat_tr, flat_te = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
     common = {**CPU_SETTINGS, "random_state": job.seed}
     rows: list[dict] = []
     out = {"n_train": len(Xtr), "n_test": len(Xte), "rows": rows}
+    if job.part == "coarse":
+        return coarse_work(job, save, out, common)
 
     def fit(**kw):
         return timed(DDTLHasher(**{**common, **kw}).fit, Xtr, ytr)
 
-    def add(name, h, seconds, codes=None):
+    def add(name, h, seconds, codes=None, transform=None):
+        """One row; ``codes`` and ``transform`` (images to codes) replace ``h``'s own."""
         db, q = codes if codes is not None else (h.transform(Xtr), h.transform(Xte))
         acc = float((h.predict(Xte) == yte).mean())
         kept = view_retention(h, Xte, job.seed) if codes is None else None
+        curves = retention_curves(transform or h.transform, Xte, h.n_class_bits_, job.seed)
         rows.append({**spread_row(name, db, q, ytr, yte, h.n_class_bits_, acc, seconds, kept),
-                     "seed": job.seed})
+                     **curves, "seed": job.seed})
         save(out)
         return db, q
 
     if job.part == "defaults":  # DDTL, its class-only codes, CrPCA on its classifier
         ddtl, t = fit()
         db, q = add("DDTL (defaults)", ddtl, t)
+        c = ddtl.n_class_bits_
         add("class-only codes (thesis supervised-only ablation)", ddtl, None,
-            (class_only(db, ddtl.n_class_bits_), class_only(q, ddtl.n_class_bits_)))
-        flat_tr, flat_te = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
+            (class_only(db, c), class_only(q, c)), lambda X: class_only(ddtl.transform(X), c))
         crpca, t = timed(CrPCA(n_path_bits=CPU_SETTINGS["n_path_bits"],
                                classifier=FrozenEstimator(ddtl)).fit, flat_tr, ytr)
-        add("CrPCA (DDTL's classifier, PCA on pixels)", ddtl, t,
-            (crpca.transform(flat_tr), crpca.transform(flat_te)))
+        add(CRPCA, ddtl, t, (crpca.transform(flat_tr), crpca.transform(flat_te)),
+            lambda X: crpca.transform(X.reshape(len(X), -1)))
     elif job.part == "published":  # the published loss, and the same network with median splits
         published, t = fit(splits="learned", temperature=1.0)
         add(PUBLISHED, published, t)
         split, t2 = timed(with_median_splits, published, Xtr)
-        add("published loss + median splits", split, t + t2)
+        add(PUBLISHED_MEDIAN, split, t + t2)
     elif job.part == "beta0":
         sup, t = fit(beta=0.0, splits="learned")
         add(BETA0, sup, t)
     else:
         raise ValueError(f"unknown part {job.part!r}; expected one of {CPU_PARTS}")
+    return out
+
+
+def coarse_work(job: Job, save, out: dict, common: dict) -> dict:
+    """Part ``coarse``: every row of the table fitted on the 5 super-classes; the codes of
+    the training items, read with their fine labels, classify the fine test classes."""
+    Xtr, fine_tr, Xte, fine_te = cpu_data()
+    coarse_tr, coarse_te = fashion_mnist_superclasses(fine_tr), fashion_mnist_superclasses(fine_te)
+    flat_tr, flat_te = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
+    rows = out["rows"]
+
+    def fit(**kw):
+        return DDTLHasher(**{**common, **kw}).fit(Xtr, coarse_tr)
+
+    def add(name, h, codes=None):
+        db, q = codes if codes is not None else (h.transform(Xtr), h.transform(Xte))
+        rows.append({**c2f_row(name, db, q, fine_tr, fine_te, h.n_class_bits_),
+                     "coarse_test_accuracy": float((h.predict(Xte) == coarse_te).mean()),
+                     "seed": job.seed})
+        save(out)
+        return db, q
+
+    ddtl = fit()
+    db, q = add("DDTL (defaults)", ddtl)
+    c = ddtl.n_class_bits_
+    add("class-only codes (thesis supervised-only ablation)", ddtl,
+        (class_only(db, c), class_only(q, c)))
+    crpca = CrPCA(n_path_bits=CPU_SETTINGS["n_path_bits"],
+                  classifier=FrozenEstimator(ddtl)).fit(flat_tr, coarse_tr)
+    add(CRPCA, ddtl, (crpca.transform(flat_tr), crpca.transform(flat_te)))
+    published = fit(splits="learned", temperature=1.0)
+    add(PUBLISHED, published)
+    add(PUBLISHED_MEDIAN, with_median_splits(published, Xtr))
+    add(BETA0, fit(beta=0.0, splits="learned"))
+    rows.append({"model": PIXEL_KNN, "seed": job.seed,
+                 "c2f_knn_accuracy": pixel_knn_within_superclass(
+                     Xtr, fine_tr, coarse_tr, Xte, fine_te, coarse_te)})
+    print(f"{PIXEL_KNN:48s} {rows[-1]['c2f_knn_accuracy']:.3f}", flush=True)
+    save(out)
     return out
