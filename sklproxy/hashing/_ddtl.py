@@ -31,7 +31,15 @@ from ..utils import (
     validate_input,
 )
 from ._codes import CodeOutputMixin
-from ._net import DDTLModule, DDTLNet, DDTLTreeNet, cache_view_features, set_median_splits
+from ._net import (
+    INVARIANT_VIEWS,
+    DDTLModule,
+    DDTLNet,
+    DDTLTreeNet,
+    cache_view_features,
+    set_invariant_splits,
+    set_median_splits,
+)
 from ._options import SPLITS, SplitBalance, resolve_splits
 
 __all__ = ["DDTLHasher"]
@@ -84,19 +92,27 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
     node logits of the tree head are batch-normalised so splits stay centred
     on the data.
 
-    ``splits`` decides where each class cuts along the learned split
-    directions. ``"median"`` (the default, a departure from the published
-    method) moves, after training, the split of every node, for each
-    predicted class, to the median of that class's training items that reach
-    the node, top-down (:func:`sklproxy.nn.tree.median_split_offsets`), so
-    the training codes of every class halve at every level, as in a
-    median-split (k-d) tree over the learned features. This brings the
-    spread of the codes to the random reference
-    (:func:`sklproxy.metrics.hash_spread`) at the same mAP and accuracy
-    (classes come from the class head, which does not move), and costs
-    invariance: fewer codes survive an augmented view. ``"learned"`` keeps
-    the splits the loss learned (the published method). The methods page
-    (*DDTL*) gives the measured figures of both.
+    ``splits`` decides where each class cuts. ``"invariant"`` (the default,
+    a departure from the published method) replaces, after training, the
+    learned splits by one median-split tree per predicted class over the
+    trained backbone's features: the features are whitened by the class's
+    *view covariance* (how far the augmented views of an item move from
+    it, from 8 views of every training item), and each node splits along
+    the leading principal direction of the whitened features of the class's
+    items that reach it, at their median
+    (:func:`sklproxy.nn.tree.invariant_split_weights`). Every class halves
+    at every level, so the training codes reach the random reference's
+    spread (:func:`sklproxy.metrics.hash_spread`), and each split runs where
+    items differ most relative to how far their views move, so codes
+    survive augmentation and perturbations better than median splits along
+    the learned directions and the path bits sort fine classes inside a
+    coarse one. ``"median"`` keeps the learned directions and moves each
+    class's split to its items' median, top-down
+    (:func:`sklproxy.nn.tree.median_split_offsets`): the same spread, fewer
+    codes kept under a view. ``"learned"`` keeps the splits the loss learned
+    (the published method): the most stable codes at each prefix length,
+    but few distinct codes. Classes come from the class head, which no
+    choice moves. The methods page (*DDTL*) gives the measured figures.
 
     Parameters
     ----------
@@ -114,9 +130,13 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
     temperature : float, default=0.1
         NT-Xent temperature. Lower values spread codes more on small data
         (the original work used 1.0 on CIFAR-10 with 500 epochs).
-    splits : {"median", "learned"} or SplitBalance, default="median"
+    splits : {"invariant", "median", "learned"} or SplitBalance, default="invariant"
         Where each class's splits cut (see above). Multi-label and
-        unsupervised models use one group of all items; the offsets are
+        unsupervised models use one group of all items. The per-class trees
+        of ``"invariant"`` are ``net_.module_.tree.group_weight`` and
+        ``group_bias``, shapes ``(n_groups, 2**n_path_bits - 1, F)`` and
+        ``(n_groups, 2**n_path_bits - 1)`` (``F`` backbone features; their
+        memory is checked before fitting); the offsets of ``"median"`` are
         ``net_.module_.tree.offsets``, shape ``(n_groups, 2**n_path_bits -
         1)``. :class:`~sklproxy.hashing.SplitBalance` (experimental) adds a
         per-class split-balance term to the loss and an optional refit of
@@ -213,7 +233,7 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
         alpha=1.0,
         beta=0.1,
         temperature=0.1,
-        splits="median",
+        splits="invariant",
         backbone="auto",
         width=None,
         augment="auto",
@@ -291,6 +311,8 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
                 self._refit_tree(dataset, seed, splits)
             if splits.median:
                 set_median_splits(self.net_, dataset.X)
+            elif self.splits == "invariant":
+                set_invariant_splits(self.net_, dataset.X, seed + 3)
         return self
 
     def _loss_params(self, splits: SplitBalance) -> dict:
@@ -367,6 +389,16 @@ class DDTLHasher(CodeOutputMixin, TransformerMixin, NetEstimatorMixin, BaseEstim
                 f"need about {needed / 2**30:.1f} GiB per training step with batch size "
                 f"{batch}; use n_path_bits <= {feasible} or a smaller batch_size."
             )
+        if self.splits == "invariant":
+            n_groups = 1 if self.multilabel_ or not len(self.classes_) else len(self.classes_)
+            trees = n_groups * (2**self.n_path_bits - 1) * n_features * 4
+            cache = _refit_cache_bytes(n_samples, INVARIANT_VIEWS, n_features)
+            if trees + cache > _TREE_MEMORY_LIMIT:
+                raise ValueError(
+                    f'splits="invariant" needs about {(trees + cache) / 2**30:.1f} GiB for '
+                    f"{n_groups} per-class trees of 2**{self.n_path_bits} leaves over "
+                    f"{n_features} features and the features of {INVARIANT_VIEWS} views per "
+                    'item; use splits="median", fewer n_path_bits, or a narrower backbone.')
         if splits.refit_epochs:
             cache = _refit_cache_bytes(n_samples, splits.refit_views, n_features)
             if cache + needed > _TREE_MEMORY_LIMIT:

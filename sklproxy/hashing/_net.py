@@ -10,6 +10,7 @@ from .._training import DeviceNet, TensorPairDataset
 from ..nn.losses import nt_xent
 from ..nn.tree import (
     DecisionTreeLayer,
+    invariant_split_weights,
     leaf_log_probs,
     median_split_offsets,
     split_balance_loss,
@@ -17,8 +18,14 @@ from ..nn.tree import (
 )
 from ..utils import make_generator
 
-__all__ = ["DDTLModule", "DDTLNet", "DDTLTreeNet", "cache_view_features", "set_median_splits",
-           "tree_loss"]
+__all__ = ["DDTLModule", "DDTLNet", "DDTLTreeNet", "INVARIANT_VIEWS", "cache_view_features",
+           "set_invariant_splits", "set_median_splits", "tree_loss"]
+
+#: views per item (the item itself + augmentations) whose features estimate each class's
+#: view covariance for ``splits="invariant"``
+INVARIANT_VIEWS = 8
+#: cells of fewer training items keep the trained tree's direction (median threshold)
+INVARIANT_MIN_ITEMS = 4
 
 
 def tree_loss(node_logits: Tensor, groups: Tensor | None, *, beta: float, gamma: float,
@@ -187,6 +194,38 @@ class DDTLTreeNet(DDTLNet):
 # ---------------------------------------------------------------------------
 # Last step: each class's splits moved to its training items' medians
 # ---------------------------------------------------------------------------
+
+
+def _training_groups(module: DDTLModule, features: Tensor) -> tuple[Tensor, int]:
+    """Each item's group (its predicted class, or one group) and the number of groups."""
+    if not module.group_by_class:
+        return torch.zeros(len(features), dtype=torch.long, device=features.device), 1
+    with torch.no_grad():
+        logits = module.class_head(features.to(module.class_head.weight.dtype))
+    return logits.argmax(dim=1), module.class_head.out_features
+
+
+def set_invariant_splits(net: DDTLNet, X: Tensor, seed: int) -> None:
+    """Replace the tree's splits by per-group view-invariant median-split trees.
+
+    Features of :data:`INVARIANT_VIEWS` views of every training item (view 0
+    the item itself, eval mode) from the trained, frozen backbone; groups are
+    the predicted classes when the module groups by class, else one group;
+    the trees are :func:`~sklproxy.nn.tree.invariant_split_weights`. The
+    class head and backbone do not change.
+    """
+    module = net.module_
+    feats = cache_view_features(net, X, INVARIANT_VIEWS, seed)           # (n, V, F)
+    groups, n_groups = _training_groups(module, feats[:, 0])
+    tree = module.tree
+    tree.offsets = tree.group_weight = tree.group_bias = None
+    with torch.no_grad():
+        fallback = tuple(t.detach() for t in tree.folded_weights())
+    weight, bias = invariant_split_weights(feats[:, 0], feats[:, 1:], groups, n_groups,
+                                           tree.depth, fallback=fallback,
+                                           min_items=INVARIANT_MIN_ITEMS)
+    tree.group_weight, tree.group_bias = weight, bias
+    del feats
 
 
 def set_median_splits(net: DDTLNet, X: Tensor) -> None:

@@ -11,7 +11,7 @@ from ..utils import Options
 __all__ = ["SplitBalance", "SPLITS"]
 
 #: The named choices of ``DDTLHasher(splits=...)``.
-SPLITS = ("median", "learned")
+SPLITS = ("invariant", "median", "learned")
 
 
 class SplitBalance(Options):
@@ -70,4 +70,4 @@ def resolve_splits(splits: str | SplitBalance) -> SplitBalance:
     if isinstance(splits, SplitBalance):
         splits._validate_params()
         return splits
-    return SplitBalance(gamma=0.0, median=splits == "median")
+    return SplitBalance(gamma=0.0, median=splits == "median")  # "invariant": set after training

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = ["DecisionTreeLayer", "greedy_path_bits", "greedy_path_nodes", "greedy_reach", "leaf_log_probs",
-           "median_split_offsets", "node_log_reach", "split_balance_loss", "tree_log_probs"]
+           "invariant_split_weights", "median_split_offsets", "node_log_reach",
+           "split_balance_loss", "tree_log_probs"]
 
 
 def _depth(n_nodes: int) -> int:
@@ -232,6 +233,12 @@ class DecisionTreeLayer(nn.Module):
     ``(n_groups, 2**depth - 1)`` buffer subtracted from the node logits of
     the items of each group: ``forward(features, groups)`` with ``groups``
     the ``(B,)`` group index of every item (e.g. its predicted class).
+
+    ``group_weight`` and ``group_bias`` (None until set, e.g. from
+    :func:`invariant_split_weights`), of shapes ``(n_groups, 2**depth - 1,
+    F)`` and ``(n_groups, 2**depth - 1)``, replace the shared node weights,
+    the batch norm and the offsets: each group has its own tree, ``u =
+    features @ group_weight[g].T + group_bias[g]``.
     """
 
     def __init__(self, in_features: int, depth: int, balance: bool = False) -> None:
@@ -242,13 +249,38 @@ class DecisionTreeLayer(nn.Module):
         self.nodes = nn.Linear(in_features, 2**depth - 1)
         self.norm = nn.BatchNorm1d(2**depth - 1) if balance else nn.Identity()
         self.register_buffer("offsets", None)
+        self.register_buffer("group_weight", None)
+        self.register_buffer("group_bias", None)
 
     def forward(self, features: Tensor, groups: Tensor | None = None) -> Tensor:
+        if getattr(self, "group_weight", None) is not None:  # absent in older pickles
+            return self._group_logits(features, groups)
         u = self.norm(self.nodes(features))                    # (B, 2**D - 1) node logits
         if self.offsets is not None:
             rows = groups if groups is not None and len(self.offsets) > 1 else torch.zeros(
                 u.shape[0], dtype=torch.long, device=u.device)
             u = u - self.offsets[rows].to(u.dtype)
+        return u
+
+    def folded_weights(self) -> tuple[Tensor, Tensor]:
+        """``(weight (2**D - 1, F), bias (2**D - 1,))`` of the shared nodes in eval mode, batch
+        norm folded in: ``u = features @ weight.T + bias`` (before ``offsets``)."""
+        weight, bias = self.nodes.weight, self.nodes.bias
+        if isinstance(self.norm, nn.BatchNorm1d):
+            bn = self.norm
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            return weight * scale[:, None], (bias - bn.running_mean) * scale + bn.bias
+        return weight, bias
+
+    def _group_logits(self, features: Tensor, groups: Tensor | None) -> Tensor:
+        """``(B, 2**D - 1)`` logits of each item's own group's tree."""
+        if groups is None or len(self.group_weight) == 1:
+            groups = torch.zeros(features.shape[0], dtype=torch.long, device=features.device)
+        u = features.new_empty(features.shape[0], self.group_weight.shape[1])
+        for g in torch.unique(groups).tolist():
+            mine = groups == g
+            weight = self.group_weight[g].to(features.dtype)
+            u[mine] = features[mine] @ weight.T + self.group_bias[g].to(features.dtype)
         return u
 
     def node_logits_at(self, features: Tensor, nodes: Tensor) -> Tensor:
@@ -314,6 +346,128 @@ def median_split_offsets(tree: DecisionTreeLayer, features: Tensor, groups: Tens
         offsets[cells] = median
         node = 2 * node + 1 + (u - offsets[cell] > 0).long()
     return offsets.reshape(n_groups, n_nodes)
+
+
+@torch.no_grad()
+def invariant_split_weights(features: Tensor, views: Tensor, groups: Tensor, n_groups: int,
+                            depth: int, *, shrinkage: float = 0.1, n_iter: int = 30,
+                            fallback: tuple[Tensor, Tensor] | None = None, min_items: int = 0
+                            ) -> tuple[Tensor, Tensor]:
+    """Per-group median-split trees whose directions spread items most per unit of view noise.
+
+    For each group ``g`` the features are whitened by the group's *view
+    covariance* ``C_g``: the covariance of the differences between an item's
+    augmented views and the item itself (``views - features``), shrunk
+    towards ``trace(C_g) / F`` by ``shrinkage``. Then, top-down, each node's
+    direction is the first principal component of the whitened features of
+    the group's items the tree brings there (power iteration, ``n_iter``
+    steps from a deterministic start), the direction along which items
+    differ most relative to how far one item's views move; its threshold
+    is a median of the items' projections, as in
+    :func:`median_split_offsets` (no two items within a relative ``1e-4``
+    are split apart). The first principal component of ``C_g^{-1/2}``-whitened
+    features solves ``max_w (w' S w) / (w' C_g w)``, ``S`` the node's
+    covariance: the split with the largest spread per unit of view noise.
+
+    Parameters
+    ----------
+    features : Tensor of shape (n, F)
+        Features of the items themselves (what is hashed).
+    views : Tensor of shape (n, V, F)
+        Features of ``V >= 1`` augmented views of every item.
+    groups : Tensor of shape (n,)
+        Group index in ``[0, n_groups)`` (e.g. the predicted class).
+    n_groups : int
+    depth : int
+        Levels of the tree (path bits).
+    shrinkage : float in [0, 1], default=0.1
+    n_iter : int, default=30
+    fallback : (Tensor of shape (2**depth - 1, F), Tensor of shape (2**depth - 1,)) or None
+        Shared node directions ``(weight, bias)`` (e.g. a trained tree's,
+        batch norm folded in) for the cells of fewer than ``min_items``
+        items, where a principal direction is mostly sampling noise; their
+        thresholds are still the cell's median.
+    min_items : int, default=0
+
+    Returns
+    -------
+    weight : Tensor of shape (n_groups, 2**depth - 1, F), float32
+    bias : Tensor of shape (n_groups, 2**depth - 1), float32
+        ``u = f @ weight[g, i] + bias[g, i] > 0`` sends an item of group
+        ``g`` right at node ``i``. Nodes no item of a group reaches keep zero
+        weight and bias (every item goes left there).
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> f = torch.randn(64, 3, generator=g)
+    >>> views = f[:, None] + 0.1 * torch.randn(64, 4, 3, generator=g)
+    >>> w, b = invariant_split_weights(f, views, torch.zeros(64, dtype=torch.long), 1, 2)
+    >>> u = f @ w[0, 0] + b[0, 0]
+    >>> int((u > 0).sum())          # the root halves the items
+    32
+    """
+    n, width = features.shape
+    n_nodes = 2**depth - 1
+    f = features.double()
+    groups = groups.long()
+    whitened = torch.empty_like(f)
+    whitening = torch.zeros(n_groups, width, width, dtype=f.dtype, device=f.device)
+    for g in torch.unique(groups).tolist():
+        mine = groups == g
+        diff = (views[mine].double() - f[mine, None]).reshape(-1, width)
+        cov = diff.T @ diff / max(len(diff), 1)
+        scale = cov.trace() / width
+        if not scale > 0:                      # views equal to the items: no noise to divide by
+            cov, scale = torch.eye(width, dtype=f.dtype, device=f.device), 1.0
+        cov = (1 - shrinkage) * cov + shrinkage * scale * torch.eye(width, dtype=f.dtype,
+                                                                    device=f.device)
+        vals, vecs = torch.linalg.eigh(cov)
+        whitening[g] = vecs @ torch.diag(vals.rsqrt()) @ vecs.T
+        whitened[mine] = f[mine] @ whitening[g]
+    weight = features.new_zeros(n_groups * n_nodes, width, dtype=torch.float32)
+    bias = features.new_zeros(n_groups * n_nodes, dtype=torch.float32)
+    node = torch.zeros(n, dtype=torch.long, device=f.device)
+    for _ in range(depth):
+        cell = groups * n_nodes + node                                  # (n,) (group, node)
+        cells, local = torch.unique(cell, return_inverse=True)
+        counts = torch.bincount(local, minlength=len(cells)).to(f.dtype)
+        mean = torch.zeros(len(cells), width, dtype=f.dtype, device=f.device).index_add_(
+            0, local, whitened) / counts[:, None]
+        centred = whitened - mean[local]                                # (n, F)
+        # start: each cell's item farthest from its mean (ties: the first)
+        norm = centred.square().sum(dim=1)
+        far = torch.zeros(len(cells), dtype=f.dtype, device=f.device).scatter_reduce(
+            0, local, norm, reduce="amax")
+        first = torch.full((len(cells),), n, dtype=torch.long, device=f.device).scatter_reduce(
+            0, local, torch.where(norm == far[local], torch.arange(n, device=f.device), n),
+            reduce="amin")
+        v = centred[first.clamp(max=n - 1)]
+        for _ in range(n_iter):
+            v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-300)
+            proj = (centred * v[local]).sum(dim=1)
+            v = torch.zeros_like(v).index_add_(0, local, proj[:, None] * centred)
+        length = v.norm(dim=1, keepdim=True)
+        v = torch.where(length > 0, v / length.clamp_min(1e-300), 0.0)
+        v = v * torch.sign(v.gather(1, v.abs().argmax(dim=1, keepdim=True)))
+        cell_group = cells // n_nodes
+        w_raw = torch.einsum("cfk,ck->cf", whitening[cell_group], v).float()  # (cells, F)
+        b_raw = torch.zeros(len(cells), dtype=torch.float32, device=f.device)
+        if fallback is not None:
+            small = counts < min_items
+            w_raw[small] = fallback[0][cells[small] % n_nodes].float()
+            b_raw[small] = fallback[1][cells[small] % n_nodes].float()
+        u = (features.float() * w_raw[local]).sum(dim=1) + b_raw[local]  # as the layer computes
+        by_value = torch.argsort(u, stable=True)
+        order = by_value[torch.argsort(local[by_value], stable=True)]
+        _, cell_counts = torch.unique_consecutive(local[order], return_counts=True)
+        start = torch.cumsum(cell_counts, 0) - cell_counts
+        split = _split_points(u[order], cells, cell_counts, start)
+        weight[cells] = w_raw
+        bias[cells] = b_raw - split
+        node = 2 * node + 1 + (u - split[local] > 0).long()
+    return weight.reshape(n_groups, n_nodes, width), bias.reshape(n_groups, n_nodes)
 
 
 # Items this close to a split (relative to 1 + |logit|) could change sides

@@ -10,6 +10,7 @@ from sklproxy.nn.tree import (
     greedy_path_bits,
     greedy_path_nodes,
     greedy_reach,
+    invariant_split_weights,
     leaf_log_probs,
     median_split_offsets,
     node_log_reach,
@@ -291,3 +292,129 @@ def test_median_splits_keep_near_equal_items_together_with_a_margin():
     for c in range(3):
         v = values[start[c]:start[c] + counts[c]]
         assert ((v - split[c]).abs() >= 0.99e-4 * (1 + v.abs())).all()
+
+
+def reference_invariant_trees(f, views, groups, n_groups, depth, shrinkage):
+    """Per-group whitening by the shrunk view covariance, then top-down: each node's direction
+    is the leading eigenvector of the whitened items' covariance there, the threshold their
+    median (ceil(k/2) left, the midpoint of the two middle values), from the definition."""
+    width = f.shape[1]
+    directions = {}
+    bits = np.zeros((len(f), depth), dtype=int)
+    for g in range(n_groups):
+        idx = np.flatnonzero(groups == g)
+        if not len(idx):
+            continue
+        diff = (views[idx] - f[idx, None]).reshape(-1, width)
+        cov = diff.T @ diff / len(diff)
+        cov = (1 - shrinkage) * cov + shrinkage * np.trace(cov) / width * np.eye(width)
+        vals, vecs = np.linalg.eigh(cov)
+        W = vecs @ np.diag(vals ** -0.5) @ vecs.T
+        members = {0: list(idx)}
+        for node in range(2**depth - 1):
+            items = members.pop(node, [])
+            if not items:
+                continue
+            level = int(math.log2(node + 1))
+            Z = f[items] @ W
+            if len(items) >= 2:
+                vals, vecs = np.linalg.eigh(np.cov(Z.T, bias=True))
+                v = vecs[:, -1] * np.sign(vecs[np.abs(vecs[:, -1]).argmax(), -1])
+                p = np.sort(Z @ v)
+                k = len(p)
+                thr = (p[(k - 1) // 2] + p[(k + 1) // 2]) / 2
+            else:
+                v, thr = np.zeros(width), np.inf
+            directions[g, node] = W @ v
+            right = [i for i, z in zip(items, Z) if z @ v - thr > 0]
+            for i in right:
+                bits[i, level] = 1
+            members[2 * node + 1] = [i for i in items if i not in right]
+            members[2 * node + 2] = right
+    return directions, bits
+
+
+def test_invariant_split_weights_match_reference_and_avoid_the_view_noise():
+    depth, n_groups, width = 3, 3, 4
+    gen = torch.Generator().manual_seed(3)
+    # well separated spreads (leading eigenvalues are distinct at every node)
+    f = torch.randn(120, width, generator=gen, dtype=torch.float64) * torch.tensor(
+        [3.0, 2.0, 1.2, 0.7], dtype=torch.float64)
+    # the views move items mostly along feature 0, the widest one
+    noise = torch.randn(120, 5, width, generator=gen, dtype=torch.float64) * torch.tensor(
+        [4.0, 0.2, 0.2, 0.2], dtype=torch.float64)
+    views = f[:, None] + noise
+    groups = torch.randint(0, 2, (120,), generator=gen)                 # group 2 stays empty
+    weight, bias = invariant_split_weights(f.float(), views.float(), groups, n_groups, depth,
+                                           n_iter=200)
+    assert weight.shape == (n_groups, 7, width) and bias.shape == (n_groups, 7)
+    assert (weight[2] == 0).all() and (bias[2] == 0).all()
+    directions, want_bits = reference_invariant_trees(f.numpy(), views.numpy(), groups.numpy(),
+                                                      n_groups, depth, 0.1)
+    for (g, node), d in directions.items():
+        got = weight[g, node].double().numpy()
+        if not d.any():
+            continue
+        np.testing.assert_allclose(got / np.linalg.norm(got), d / np.linalg.norm(d), atol=1e-4)
+    tree = DecisionTreeLayer(width, depth)
+    tree.group_weight, tree.group_bias = weight, bias
+    with torch.no_grad():
+        bits = greedy_path_bits(tree(f.float(), groups))
+    np.testing.assert_array_equal(bits.numpy(), want_bits)
+    # every group's items halve at every node they reach
+    nodes = greedy_path_nodes(tree(f.float(), groups))
+    for g in range(2):
+        for node in range(7):
+            level = int(math.log2(node + 1))
+            held = (groups == g) & (nodes[:, level] == node)
+            assert abs(int(held.sum()) - 2 * int(bits[held, level].sum())) <= 1
+    # the root does not split along the noisy direction, though it is the widest
+    root = weight[0, 0] / weight[0, 0].norm()
+    assert abs(float(root[0])) < 0.2
+    # without view noise along it, the widest direction is taken
+    quiet = f[:, None] + 0.2 * torch.randn(120, 5, width, generator=gen, dtype=torch.float64)
+    weight, _ = invariant_split_weights(f.float(), quiet.float(), groups, n_groups, depth)
+    assert abs(float(weight[0, 0, 0] / weight[0, 0].norm())) > 0.9
+
+
+def test_group_trees_replace_the_shared_splits():
+    gen = torch.Generator().manual_seed(0)
+    tree = DecisionTreeLayer(5, 2, balance=True)
+    tree.eval()
+    feats = torch.randn(10, 5, generator=gen)
+    groups = torch.tensor([0, 1] * 5)
+    tree.group_weight = torch.randn(2, 3, 5, generator=gen)
+    tree.group_bias = torch.randn(2, 3, generator=gen)
+    with torch.no_grad():
+        u = tree(feats, groups)
+    want = torch.einsum("bf,bnf->bn", feats, tree.group_weight[groups]) + tree.group_bias[groups]
+    torch.testing.assert_close(u, want)
+    # one group: every item uses it, whatever the groups passed
+    tree.group_weight, tree.group_bias = tree.group_weight[:1], tree.group_bias[:1]
+    with torch.no_grad():
+        torch.testing.assert_close(tree(feats, groups), tree(feats))
+
+
+def test_invariant_split_weights_fall_back_to_median_splits_in_small_cells():
+    """Below ``min_items`` a cell keeps the shared direction: with every cell below it, the trees
+    are median splits along the shared (folded batch-norm) directions, offsets included."""
+    gen = torch.Generator().manual_seed(1)
+    depth, n_groups = 3, 2
+    tree = DecisionTreeLayer(5, depth, balance=True)
+    tree.norm.running_mean.uniform_(-1, 1, generator=gen)
+    tree.norm.running_var.uniform_(0.5, 2, generator=gen)
+    tree.eval()
+    feats = torch.randn(60, 5, generator=gen)
+    views = feats[:, None] + 0.3 * torch.randn(60, 3, 5, generator=gen)
+    groups = torch.arange(60) % n_groups
+    with torch.no_grad():
+        weight, bias = tree.folded_weights()
+        torch.testing.assert_close(feats @ weight.T + bias, tree(feats))
+        w, b = invariant_split_weights(feats, views, groups, n_groups, depth,
+                                       fallback=(weight, bias), min_items=10**6)
+        offsets = median_split_offsets(tree, feats, groups, n_groups)
+        tree.offsets = offsets
+        want = greedy_path_bits(tree(feats, groups))
+        tree.offsets = None
+        tree.group_weight, tree.group_bias = w, b
+        np.testing.assert_array_equal(greedy_path_bits(tree(feats, groups)).numpy(), want.numpy())
