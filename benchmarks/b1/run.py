@@ -44,6 +44,9 @@ CPU_SETTINGS = dict(n_path_bits=12, backbone="mlp", max_epochs=10, batch_size=25
 CPU_K = 1000
 #: path bits after the class bits at which the CPU reference reads retention and leaves
 CPU_PREFIX_PATH_BITS = (4, 6)
+#: training-code entropy (bits) at which rows of different spread are compared for stability:
+#: about the published loss's whole code on the CPU reference (7.3 bits)
+EQUAL_SPREAD_BITS = 7.0
 #: k of the coarse-to-fine k-NN reading (training codes in code order)
 CPU_C2F_K = 10
 #: the rows of the published loss, and of the supervised-only fit
@@ -130,14 +133,40 @@ def retention(hasher, Xte, seed):
     return out
 
 
+def training_views(hasher: DDTLHasher, X: np.ndarray, seed: int) -> np.ndarray:
+    """One random training view of every item (the fit's own augmentation)."""
+    gen = torch.Generator().manual_seed(seed)
+    Xt = torch.from_numpy(X)
+    return torch.cat([hasher.net_.augmented(Xt[i:i + 1024], gen)
+                      for i in range(0, len(Xt), 1024)]).numpy()
+
+
 def view_retention(hasher: DDTLHasher, X: np.ndarray, seed: int) -> float:
     """Share of test items whose class bits + first half of the path survive one random
     training view of the item (the fit's own augmentation)."""
-    gen = torch.Generator().manual_seed(seed)
-    Xt = torch.from_numpy(X)
-    views = torch.cat([hasher.net_.augmented(Xt[i:i + 1024], gen) for i in range(0, len(Xt), 1024)])
     t = hasher.n_class_bits_ + hasher.n_path_bits // 2
-    return float(hash_retention(hasher.transform(X), hasher.transform(views.numpy()), [t])[0])
+    views = training_views(hasher, X, seed)
+    return float(hash_retention(hasher.transform(X), hasher.transform(views), [t])[0])
+
+
+def retention_at_equal_spread(transform, db, Xte, views, n_class_bits: int) -> dict:
+    """Stability at equal spread: for every prefix ``c + l`` the training codes' entropy and
+    the share of test codes whose prefix survives one training view, and the latter read at
+    :data:`EQUAL_SPREAD_BITS` (linear between the two prefixes around it; None when the
+    whole code spreads less)."""
+    lengths = list(range(n_class_bits, db.shape[1] + 1))
+    entropy = [hash_entropy(db[:, :t]) if t else 0.0 for t in lengths]
+    kept = hash_retention(transform(Xte), transform(views), lengths).tolist()
+    at = None
+    if entropy[-1] >= EQUAL_SPREAD_BITS:
+        i = next(i for i, e in enumerate(entropy) if e >= EQUAL_SPREAD_BITS)
+        if i == 0 or entropy[i] == entropy[i - 1]:
+            at = kept[i]
+        else:
+            w = (EQUAL_SPREAD_BITS - entropy[i - 1]) / (entropy[i] - entropy[i - 1])
+            at = kept[i - 1] + w * (kept[i] - kept[i - 1])
+    return {"prefix_entropy": entropy, "prefix_view_retention": kept,
+            "view_retention_at_equal_spread": at}
 
 
 def spread_row(name, db, q, ytr, yte, n_class_bits, acc=None, seconds=None, retention=None):
@@ -323,8 +352,10 @@ def cpu_work(job: Job, save) -> dict:
         acc = float((h.predict(Xte) == yte).mean())
         kept = view_retention(h, Xte, job.seed) if codes is None else None
         curves = retention_curves(transform or h.transform, Xte, h.n_class_bits_, job.seed)
+        equal = retention_at_equal_spread(transform or h.transform, db, Xte,
+                                          training_views(h, Xte, job.seed), h.n_class_bits_)
         rows.append({**spread_row(name, db, q, ytr, yte, h.n_class_bits_, acc, seconds, kept),
-                     **curves, "seed": job.seed})
+                     **curves, **equal, "seed": job.seed})
         save(out)
         return db, q
 
