@@ -141,14 +141,6 @@ def training_views(hasher: DDTLHasher, X: np.ndarray, seed: int) -> np.ndarray:
                       for i in range(0, len(Xt), 1024)]).numpy()
 
 
-def view_retention(hasher: DDTLHasher, X: np.ndarray, seed: int) -> float:
-    """Share of test items whose class bits + first half of the path survive one random
-    training view of the item (the fit's own augmentation)."""
-    t = hasher.n_class_bits_ + hasher.n_path_bits // 2
-    views = training_views(hasher, X, seed)
-    return float(hash_retention(hasher.transform(X), hasher.transform(views), [t])[0])
-
-
 def retention_at_equal_spread(transform, db, Xte, views, n_class_bits: int) -> dict:
     """Stability at equal spread: for every prefix ``c + l`` the training codes' entropy and
     the share of test codes whose prefix survives one training view, and the latter read at
@@ -224,19 +216,12 @@ def pixel_knn_within_superclass(Xtr, fine_tr, coarse_tr, Xte, fine_te, coarse_te
     return correct / len(Xte)
 
 
-def as_median_splits(hasher: DDTLHasher, X: np.ndarray) -> DDTLHasher:
-    """A copy of a fitted hasher whose splits are ``splits="median"``'s on the same network
-    (the per-class trees of ``splits="invariant"`` dropped first)."""
+def with_median_splits(hasher: DDTLHasher, X: np.ndarray) -> DDTLHasher:
+    """A copy of a fitted hasher with ``splits="median"``'s splits set on ``X``, on the same
+    network (per-class trees of ``splits="invariant"``, if any, dropped first)."""
     h = copy.deepcopy(hasher)
     tree = h.net_.module_.tree
     tree.group_weight = tree.group_bias = None
-    set_median_splits(h.net_, torch.from_numpy(h._validate_fitted_input(X)))
-    return h
-
-
-def with_median_splits(hasher: DDTLHasher, X: np.ndarray) -> DDTLHasher:
-    """A copy of a fitted hasher with per-class median splits set on ``X``."""
-    h = copy.deepcopy(hasher)
     set_median_splits(h.net_, torch.from_numpy(h._validate_fitted_input(X)))
     return h
 
@@ -350,10 +335,11 @@ def cpu_work(job: Job, save) -> dict:
         """One row; ``codes`` and ``transform`` (images to codes) replace ``h``'s own."""
         db, q = codes if codes is not None else (h.transform(Xtr), h.transform(Xte))
         acc = float((h.predict(Xte) == yte).mean())
-        kept = view_retention(h, Xte, job.seed) if codes is None else None
         curves = retention_curves(transform or h.transform, Xte, h.n_class_bits_, job.seed)
         equal = retention_at_equal_spread(transform or h.transform, db, Xte,
                                           training_views(h, Xte, job.seed), h.n_class_bits_)
+        # class bits + half the path under one view: B1's column, for the hasher's own codes
+        kept = equal["prefix_view_retention"][h.n_path_bits // 2] if codes is None else None
         rows.append({**spread_row(name, db, q, ytr, yte, h.n_class_bits_, acc, seconds, kept),
                      **curves, **equal, "seed": job.seed})
         save(out)
@@ -362,7 +348,7 @@ def cpu_work(job: Job, save) -> dict:
     if job.part == "defaults":  # DDTL, median splits on its network, class-only codes, CrPCA
         ddtl, t = fit()
         db, q = add("DDTL (defaults)", ddtl, t)
-        median, t2 = timed(as_median_splits, ddtl, Xtr)
+        median, t2 = timed(with_median_splits, ddtl, Xtr)
         add(MEDIAN, median, t + t2)
         c = ddtl.n_class_bits_
         add("class-only codes (thesis supervised-only ablation)", ddtl, None,
@@ -405,7 +391,7 @@ def coarse_work(job: Job, save, out: dict, common: dict) -> dict:
 
     ddtl = fit()
     db, q = add("DDTL (defaults)", ddtl)
-    add(MEDIAN, as_median_splits(ddtl, Xtr))
+    add(MEDIAN, with_median_splits(ddtl, Xtr))
     c = ddtl.n_class_bits_
     add("class-only codes (thesis supervised-only ablation)", ddtl,
         (class_only(db, c), class_only(q, c)))

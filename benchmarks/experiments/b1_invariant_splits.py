@@ -33,7 +33,6 @@ Results: ``results/b1_invariant_splits.jsonl`` (one line per row and seed).
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 
@@ -41,16 +40,16 @@ import numpy as np
 import torch
 
 from sklproxy.datasets import fashion_mnist_superclasses
-from sklproxy.hashing._net import cache_view_features, set_median_splits
+from sklproxy.hashing._net import cache_view_features
 from sklproxy.metrics import (
     coarse_to_fine_accuracy,
-    hash_retention,
     hash_retention_curves,
     hash_spread,
     mean_average_precision,
 )
 
 from .._runner import RESULTS, git_commit
+from ..b1.run import with_median_splits
 from .b1_balanced_refit import frontier
 from .b1_spread_probe import learned, load, stage1
 
@@ -157,15 +156,9 @@ class Tree:
         self._validate_fitted_input = hasher._validate_fitted_input
 
 
-def median(h, X):
-    m = copy.deepcopy(h)
-    set_median_splits(m.net_, torch.from_numpy(m._validate_fitted_input(X)))
-    return m
-
-
 def rules(h, X, seed):
     """name -> transform of each split rule on hasher ``h``'s network."""
-    m = median(h, X)
+    m = with_median_splits(h, X)
     return {"learned splits": h.transform, "median splits (today's default)": m.transform,
             "PCA on features, median": FeatureTree(h, X, seed, whiten=False).transform,
             "view-whitened PCA, median": FeatureTree(h, X, seed, whiten=True).transform,

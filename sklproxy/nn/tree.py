@@ -460,10 +460,9 @@ def invariant_split_weights(features: Tensor, views: Tensor, groups: Tensor, n_g
             b_raw[small] = fallback[1][cells[small] % n_nodes].float()
         u = (features.float() * w_raw[local]).sum(dim=1) + b_raw[local]  # as the layer computes
         by_value = torch.argsort(u, stable=True)
-        order = by_value[torch.argsort(local[by_value], stable=True)]
-        _, cell_counts = torch.unique_consecutive(local[order], return_counts=True)
-        start = torch.cumsum(cell_counts, 0) - cell_counts
-        split = _split_points(u[order], cells, cell_counts, start)
+        order = by_value[torch.argsort(local[by_value], stable=True)]  # by cell, then value
+        sizes = counts.long()
+        split = _split_points(u[order], cells, sizes, torch.cumsum(sizes, 0) - sizes)
         weight[cells] = w_raw
         bias[cells] = b_raw - split
         node = 2 * node + 1 + (u - split[local] > 0).long()

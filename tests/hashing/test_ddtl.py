@@ -238,18 +238,24 @@ def test_nan_loss_stops_with_clear_error(small):
 
 
 # ------------------------------------------------------------------ median splits, tree refit
-def test_median_splits_halve_every_class_at_every_level(small):
-    X, y = small
-    h = DDTLHasher(**{**FAST, "splits": "median"}).fit(X, y)
+def assert_halves_every_class(h, X):
+    """Every node a predicted class reaches splits its training items evenly; the codes."""
     codes = h.transform(X)
     pred = np.searchsorted(h.classes_, h.predict(X))
     for c in np.unique(pred):
         path = codes[pred == c, h.n_class_bits_:]
-        for level in range(h.n_path_bits):  # every node a class reaches splits it evenly
+        for level in range(h.n_path_bits):
             prefix = path[:, :level] @ (1 << np.arange(level)[::-1]) if level else np.zeros(len(path))
             for p in np.unique(prefix):
                 bits = path[prefix == p, level]
                 assert abs(len(bits) - 2 * int(bits.sum())) <= 1
+    return codes
+
+
+def test_median_splits_halve_every_class_at_every_level(small):
+    X, y = small
+    h = DDTLHasher(**{**FAST, "splits": "median"}).fit(X, y)
+    codes = assert_halves_every_class(h, X)
     # the offsets travel with the model; without them the published codes come back
     again = pickle.loads(pickle.dumps(h))
     np.testing.assert_array_equal(again.transform(X), codes)
@@ -271,15 +277,7 @@ def test_median_splits_with_one_group(small, kind):
 def test_invariant_splits_halve_every_class_and_keep_the_class_bits(small):
     X, y = small
     h = DDTLHasher(**{**FAST, "splits": "invariant"}).fit(X, y)
-    codes = h.transform(X)
-    pred = np.searchsorted(h.classes_, h.predict(X))
-    for c in np.unique(pred):
-        path = codes[pred == c, h.n_class_bits_:]
-        for level in range(h.n_path_bits):
-            prefix = path[:, :level] @ (1 << np.arange(level)[::-1]) if level else np.zeros(len(path))
-            for p in np.unique(prefix):
-                bits = path[prefix == p, level]
-                assert abs(len(bits) - 2 * int(bits.sum())) <= 1
+    codes = assert_halves_every_class(h, X)
     tree = h.net_.module_.tree
     assert tree.group_weight.shape == (len(h.classes_), 2**FAST["n_path_bits"] - 1,
                                        h.net_.module_.backbone.out_features)
