@@ -51,6 +51,12 @@ def summarise(records: list[dict], settings: list[str]) -> dict:
                     seed_stats(r["heads"][h]["test_accuracy"] for r in runs) for h in range(n_heads)]
                 entry["per_head_train_nmi_between_views"] = [
                     seed_stats(r["train_nmi_between_views"][h] for r in runs) for h in range(n_heads)]
+                for key in ("brightness", "size", "earlier_heads"):
+                    if f"train_nmi_{key}" in runs[0]["heads"][0]:
+                        entry[f"per_head_train_nmi_{key}"] = [
+                            None if runs[0]["heads"][h][f"train_nmi_{key}"] is None else
+                            seed_stats(r["heads"][h][f"train_nmi_{key}"] for r in runs)
+                            for h in range(n_heads)]
                 if "train_nmi_nuisance" in runs[0]["heads"][0]:
                     entry["per_head_train_nmi_nuisance"] = [
                         seed_stats(r["heads"][h]["train_nmi_nuisance"] for r in runs)
@@ -152,6 +158,12 @@ def setting_markdown(setting: str, s: dict, level: int = 2) -> list[str]:
         if "per_head_train_nmi_nuisance" in e:
             head_rows.append(f"| {NAMES[m]} NMI with the colour | " + " | ".join(
                 f"{x['mean']:.3f}" for x in e["per_head_train_nmi_nuisance"]) + " |")
+        for key, label in (("brightness", "brightness deciles"), ("size", "size deciles"),
+                           ("earlier_heads", "earlier heads (mean)")):
+            if f"per_head_train_nmi_{key}" in e:
+                head_rows.append(f"| {NAMES[m]} NMI with {label} | " + " | ".join(
+                    "-" if x is None else f"{x['mean']:.3f}"
+                    for x in e[f"per_head_train_nmi_{key}"]) + " |")
     if head_rows:
         n = head_rows[0].count("|") - 2
         lines += ["| per head (shallow to deep) | " + " | ".join(f"h{i}" for i in range(n)) + " |",

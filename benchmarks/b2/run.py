@@ -43,6 +43,20 @@ def mapped_scores(y_train, train_labels, y_test, test_labels) -> dict:
     }
 
 
+def image_statistics(X: np.ndarray) -> dict[str, np.ndarray]:
+    """What a head may group by besides the object: deciles of brightness and of size.
+
+    Brightness: the image's mean value; size: the fraction of its values
+    above 0.2 of its range (the garment's or digit's area).
+    """
+    flat = X.reshape(len(X), -1)
+    lo, hi = flat.min(), flat.max()
+    stats = {"brightness": flat.mean(axis=1),
+             "size": (flat > lo + 0.2 * (hi - lo)).mean(axis=1)}
+    return {name: np.searchsorted(np.quantile(v, np.linspace(0.1, 0.9, 9)), v)
+            for name, v in stats.items()}
+
+
 def run_dhog(params: dict, data: dict) -> dict:
     """Fit, then score every head; CPU seconds are the process's (contention-free)."""
     t0, c0 = time.perf_counter(), time.process_time()
@@ -57,6 +71,12 @@ def run_dhog(params: dict, data: dict) -> dict:
                 data["nuisance_train"], est.head_labels_[:, h]))
             row["test_nmi_nuisance"] = float(normalized_mutual_info_score(
                 data["nuisance_test"], test_heads[:, h]))
+    for h, row in enumerate(heads):
+        for name, values in image_statistics(data["X_train"]).items():
+            row[f"train_nmi_{name}"] = float(normalized_mutual_info_score(
+                values, est.head_labels_[:, h]))
+        row["train_nmi_earlier_heads"] = (float(np.mean([normalized_mutual_info_score(
+            est.head_labels_[:, j], est.head_labels_[:, h]) for j in range(h)])) if h else None)
     posthoc = int(np.argmax([h["train_accuracy"] for h in heads]))
     history = est.net_.history
     return {

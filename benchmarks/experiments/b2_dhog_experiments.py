@@ -97,6 +97,8 @@ def work(tag: str, params: dict, views: dict, image_augment: dict | None, job: J
            "per_head_test_accuracy": [h["test_accuracy"] for h in run["heads"]],
            "per_head_nmi_nuisance": [h.get("train_nmi_nuisance") for h in run["heads"]],
            "train_nmi_between_views": run["train_nmi_between_views"],
+           **{f"per_head_nmi_{k}": [h[f"train_nmi_{k}"] for h in run["heads"]]
+              for k in ("brightness", "size", "earlier_heads")},
            "steps": run["steps"], "fit_cpu_seconds": run["fit_cpu_seconds"],
            "fit_seconds": time.perf_counter() - t0}
     print(f"{tag} {job.setting} seed {job.seed} {job.part}: acc {row['selected_test_accuracy']:.3f} "

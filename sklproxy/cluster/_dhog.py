@@ -23,6 +23,7 @@ from .._training import (
 from ..nn.augment import Sobel, dhog_augment
 from ..nn.backbones import BACKBONES, Standardize, build_backbone, resolve_backbone_name
 from ..nn.heads import DHOGHeads, _is_staged
+from ..nn.mutual_info import PUSH_KINDS
 from ..parallel import batched_inference
 from ..utils import (
     cpu_threads,
@@ -134,6 +135,14 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         Per-head weight of the push term (0: the IIC ablation).
     n_repeats : int, default=4
         Views of each image per step (at least 2).
+    push : {"mi", "conditional"}, default="mi"
+        What a later head is pushed away from. ``"mi"``: its MI with each
+        earlier head (the thesis). ``"conditional"``: the part of its
+        agreement between views that an earlier head already explains, so
+        its objective is ``(1 - alpha) pull_i + alpha I(view a; view b |
+        earlier head)``; a collapsed or random head then never pays,
+        whatever ``alpha`` in ``[0, 1]`` (``alpha`` above 1 is refused)
+        (:func:`sklproxy.nn.mutual_info.conditional_pull_mutual_information`).
     heads : HeadOptions or None, default=None
         The heads' hidden units, their overclustering siblings and IIC's
         optional Sobel input (:class:`~sklproxy.cluster.HeadOptions`; None:
@@ -222,6 +231,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         "n_heads": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "n_repeats": [Interval(Integral, 2, None, closed="left")],
+        "push": [StrOptions(set(PUSH_KINDS))],
         "heads": [HeadOptions, None],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 2, None, closed="left")],
@@ -236,6 +246,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         n_heads=4,
         alpha=0.2,
         n_repeats=4,
+        push="mi",
         heads=None,
         backbone="auto",
         width=None,
@@ -253,6 +264,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         self.n_heads = n_heads
         self.alpha = alpha
         self.n_repeats = n_repeats
+        self.push = push
         self.heads = heads
         self.backbone = backbone
         self.width = width
@@ -296,6 +308,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
                 DHOGNet, module, seed=seed, max_epochs=self.n_epochs_, stage="DHOGClusterer",
                 schedule="step", steps_per_epoch=steps_per_epoch, drop_last=True,
                 augment=self._augment_factory(X_t), alpha=self.alpha, n_repeats=self.n_repeats,
+                push=self.push,
             )
             dataset = TensorPairDataset(to_storage(X_t, self.device_))
             self.net_.fit(dataset, None)
@@ -306,6 +319,12 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         return self
 
     def _check_sizes(self, X: np.ndarray, heads: HeadOptions) -> None:
+        if self.push == "conditional" and self.alpha > 1:
+            raise ValueError(
+                f"alpha={self.alpha} with push='conditional' weighs a head's own pull by "
+                f"1 - alpha < 0, rewarding heads whose views disagree; use 0 <= alpha <= 1 "
+                "(1: only what earlier heads do not explain counts), or push='mi'."
+            )
         if self.n_clusters == 1:
             raise ValueError(
                 "n_clusters=1 puts every sample in one cluster: there is nothing to learn (the "

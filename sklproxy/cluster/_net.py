@@ -37,16 +37,18 @@ class DHOGModule(nn.Module):
 class DHOGNet(DeviceNet):
     """skorch net for DHOG: ``n_repeats`` augmentations per image, MI pull minus push.
 
-    The loss is ``-(MI_pull - alpha * MI_push)``
+    The loss is ``-(MI_pull - alpha * MI_push)`` (``push`` selects the push term)
     (:func:`sklproxy.nn.mutual_info.dhog_objective`), computed in float32 on
     the softmax of the heads' logits. Built with ``drop_last=True``: an MI
     estimate from the few images of a short last batch is noise.
     """
 
-    def __init__(self, *args, alpha: float = 0.05, n_repeats: int = 4, **kwargs) -> None:
+    def __init__(self, *args, alpha: float = 0.05, n_repeats: int = 4, push: str = "mi",
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.alpha = alpha
         self.n_repeats = n_repeats
+        self.push = push
 
     def make_views(self, X: Tensor) -> Tensor:
         # one augmentation call on R copies: every view drawn independently     (R*B, ...)
@@ -58,7 +60,7 @@ class DHOGNet(DeviceNet):
         probs = torch.softmax(logits.float(), dim=-1).unflatten(0, (r, -1))   # (R, B, H, C)
         over_probs = (torch.softmax(over.float(), dim=-1).unflatten(0, (r, -1))
                       if over.shape[-1] else None)
-        objective, _, _ = dhog_objective(probs, self.alpha, over_probs)
+        objective, _, _ = dhog_objective(probs, self.alpha, over_probs, push=self.push)
         return -objective
 
     def view_labels_iter(self, dataset: TensorPairDataset, seed: int,

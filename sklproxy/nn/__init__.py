@@ -22,6 +22,7 @@ from .backbones import (
 from .heads import DHOGHeads
 from .losses import nt_xent
 from .mutual_info import (
+    conditional_pull_mutual_information,
     cross_head_mutual_information,
     dhog_objective,
     mutual_information,
@@ -49,6 +50,7 @@ __all__ = [
     "band_swap",
     "build_backbone",
     "colour_policy",
+    "conditional_pull_mutual_information",
     "cross_head_mutual_information",
     "default_augment",
     "dhog_augment",

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "conditional_pull_mutual_information",
     "cross_head_mutual_information",
     "dhog_objective",
     "joint_distribution",
@@ -141,10 +142,55 @@ def push_mutual_information(probs: Tensor) -> Tensor:
     return (mi * earlier).sum(dim=1) / counts
 
 
+def conditional_pull_mutual_information(probs: Tensor) -> Tensor:
+    """Per head ``i``, the MI between its views *given* an earlier head, averaged.
+
+    ``probs``: ``(R, B, H, C)``; returns ``(H,)`` with, for ``i > 0``::
+
+        out[i] = mean_{j<i} mean_{r<s} I(A; B | J)
+        P(a, b, j) = (1/2B) sum_n [ z_i^r(n)_a z_i^s(n)_b z_j^r(n)_j
+                                    + z_i^s(n)_a z_i^r(n)_b z_j^s(n)_j ]
+        I(A; B | J) = sum P(a, b, j) log( P(a, b, j) P(j) / (P(a, j) P(b, j)) )
+
+    (``z_i^r``: head ``i``'s probabilities for repeat ``r``; the earlier
+    head ``j`` is detached and conditions the view it sees.) ``out[0]`` is
+    head 0's plain pull (:func:`pull_mutual_information`). It is what two
+    views agree on *beyond* what head ``j`` already tells: 0 for a copy of
+    head ``j`` and, like the pull, 0 for a collapsed or random head, so no
+    weighting of it makes a degenerate head pay. Cost ``O(R^2 H^2 C^3)``.
+    """
+    n_repeats, batch, n_heads, n_clusters = probs.shape
+    p = probs.float()
+    out = [pull_mutual_information(p[:, :, :1])[0]]
+    r_idx, s_idx = torch.triu_indices(n_repeats, n_repeats, offset=1, device=p.device)
+    for i in range(1, n_heads):
+        a, b = p[r_idx, :, i], p[s_idx, :, i]                               # (pairs, B, C)
+        ja, jb = p[r_idx, :, :i].detach(), p[s_idx, :, :i].detach()         # (pairs, B, i, C)
+        # (pairs, C*C, B) @ (pairs, B, i*C): one batched matmul per ordering of the views
+        ab = (a[..., :, None] * b[..., None, :]).flatten(2).transpose(1, 2)
+        ba = (b[..., :, None] * a[..., None, :]).flatten(2).transpose(1, 2)
+        joint = (ab @ ja.flatten(2) + ba @ jb.flatten(2)) / (2 * batch)  # (pairs, C*C, i*C)
+        joint = joint.unflatten(1, (n_clusters, n_clusters)).unflatten(3, (i, n_clusters))
+        joint = joint.permute(0, 3, 1, 2, 4)                                # (pairs, i, C, C, C)
+        joint = joint / joint.sum(dim=(-3, -2, -1), keepdim=True).clamp_min(EPS)
+        p_j = joint.sum(dim=(-3, -2), keepdim=True)                         # (pairs, i, 1, 1, C)
+        p_aj = joint.sum(dim=-2, keepdim=True)                              # (pairs, i, C, 1, C)
+        p_bj = joint.sum(dim=-3, keepdim=True)                              # (pairs, i, 1, C, C)
+        log_ratio = (torch.log(joint.clamp_min(EPS)) + torch.log(p_j.clamp_min(EPS))
+                     - torch.log(p_aj.clamp_min(EPS)) - torch.log(p_bj.clamp_min(EPS)))
+        out.append((joint * log_ratio).sum(dim=(-3, -2, -1)).mean())
+    return torch.stack(out)
+
+
+#: What a later head is pushed away from (``dhog_objective(..., push=...)``).
+PUSH_KINDS = ("mi", "conditional")
+
+
 def dhog_objective(
     probs: Tensor | Sequence[Sequence[Tensor]],
     alpha: float,
     over_probs: Tensor | Sequence[Sequence[Tensor]] | None = None,
+    push: str = "mi",
 ) -> tuple[Tensor, Tensor, Tensor]:
     """DHOG's objective (to maximise) from the heads' assignments of R views.
 
@@ -172,6 +218,15 @@ def dhog_objective(
     over_probs : Tensor (R, B, H, C_over), or over_probs[r][i], optional
         Overclustering heads: their mean pull is added to ``pull``; they
         take no part in the push term.
+    push : {"mi", "conditional"}, default="mi"
+        ``"mi"``: the thesis's push above. ``"conditional"``: ``push_i =
+        pull_i - cpull_i``, the part of head ``i``'s agreement between views
+        that its earlier heads already explain (``cpull_i``:
+        :func:`conditional_pull_mutual_information`), so that ``pull_i -
+        alpha * push_i = (1 - alpha) pull_i + alpha cpull_i``. A head that
+        copies an earlier one keeps ``(1 - alpha) pull_i``, a collapsed one
+        0: unlike ``"mi"``, no ``alpha`` in ``[0, 1]`` makes a degenerate
+        head score more than a head with structure of its own.
 
     Returns
     -------
@@ -186,11 +241,16 @@ def dhog_objective(
         over_probs = _stack(over_probs)
         if over_probs.shape[-1] and over_probs.shape[2]:
             pull = pull + pull_mutual_information(over_probs).mean()
-    if alpha != 0 and n_heads > 1:
-        push = push_mutual_information(probs).sum() / n_heads
+    if push not in PUSH_KINDS:
+        raise ValueError(f"push must be one of {PUSH_KINDS}; got {push!r}.")
+    if alpha != 0 and n_heads > 1 and push == "conditional":
+        redundancy = pull_mutual_information(probs) - conditional_pull_mutual_information(probs)
+        push_term = redundancy[1:].sum() / n_heads
+    elif alpha != 0 and n_heads > 1:
+        push_term = push_mutual_information(probs).sum() / n_heads
     else:
-        push = probs.new_zeros((), dtype=torch.float32)
-    return pull - alpha * push, pull, push
+        push_term = probs.new_zeros((), dtype=torch.float32)
+    return pull - alpha * push_term, pull, push_term
 
 
 def _stack(probs: Tensor | Sequence[Sequence[Tensor]]) -> Tensor:

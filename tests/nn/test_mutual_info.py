@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from sklproxy.nn.mutual_info import (
+    conditional_pull_mutual_information,
     cross_head_mutual_information,
     dhog_objective,
     joint_distribution,
@@ -181,3 +182,90 @@ def test_push_weight_per_head_does_not_grow_with_the_number_of_heads():
     assert ratios[0] == pytest.approx(ratios[1], rel=1e-5)
 
 
+
+
+def cmi_reference(pa, pb, pj, qa, qb, qj):
+    """I(A; B | J) from the formula: the joint of (own view, other view, earlier head on
+    the own view), averaged over both orders of the two views, then normalised."""
+    C, K = pa.shape[1], pj.shape[1]
+    P = np.zeros((C, C, K))
+    for n in range(len(pa)):
+        P += np.einsum("a,b,k->abk", pa[n], pb[n], pj[n]) + np.einsum("a,b,k->abk", qa[n], qb[n], qj[n])
+    P /= P.sum()
+    total = 0.0
+    for a in range(C):
+        for b in range(C):
+            for k in range(K):
+                if P[a, b, k] > 0:
+                    total += P[a, b, k] * np.log(P[a, b, k] * P[:, :, k].sum()
+                                                 / (P[a, :, k].sum() * P[:, b, k].sum()))
+    return total
+
+
+def test_conditional_pull_matches_the_formula_and_its_gradient_stops():
+    R, B, H, C = 3, 24, 3, 4
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(R, B, H, C, generator=g, dtype=torch.float64).mul(2).requires_grad_(True)
+    probs = torch.softmax(logits, dim=-1)
+    out = conditional_pull_mutual_information(probs)
+    p = probs.detach().numpy()
+    pairs = [(r, s) for r in range(R) for s in range(r + 1, R)]
+    assert float(out[0].detach()) == pytest.approx(float(pull_mutual_information(probs)[0].detach()), rel=1e-6)
+    for i in range(1, H):
+        ref = np.mean([cmi_reference(p[r, :, i], p[s, :, i], p[r, :, j], p[s, :, i], p[r, :, i],
+                                     p[s, :, j]) for j in range(i) for r, s in pairs])
+        assert float(out[i].detach()) == pytest.approx(ref, rel=1e-5)          # float32 inside
+    out[1:].sum().backward()
+    assert logits.grad[:, :, -1].abs().sum() > 0
+    # gradient stopping: head 2's term moves head 2 only, never the heads it is conditioned on
+    logits.grad = None
+    out = conditional_pull_mutual_information(torch.softmax(logits, dim=-1))
+    out[2].backward()
+    assert logits.grad[:, :, :2].abs().sum() == 0
+
+
+def test_conditional_push_never_pays_for_degenerate_heads():
+    """Hard assignments: a copy of an earlier head has no conditional pull, a collapsed head
+    none at all, an independent partition keeps its whole pull; so for any alpha < 1 the
+    conditional objective ranks structure of its own above a copy above a collapse. The
+    thesis's push compares heads on the same view but the pull across views, so a head that
+    half-repeats an earlier one under noisy views scores *below* a collapsed head already at
+    alpha = 0.5 (what the digits colour trap shows: pushed heads that collapse)."""
+    rng = np.random.default_rng(0)
+    B, C = 400, 4
+    first = rng.integers(0, C, B)
+    other = rng.integers(0, C, B)                        # independent of the first head
+    noisy = np.where(rng.random(B) < 0.5, first, rng.integers(0, C, B))
+    one_hot = lambda z: torch.nn.functional.one_hot(torch.as_tensor(z), C).double()  # noqa: E731
+
+    def probs(second, second_b=None):
+        view_a = torch.stack([one_hot(first), one_hot(second)], dim=1)               # (B, 2, C)
+        view_b = torch.stack([one_hot(first), one_hot(second if second_b is None else second_b)], 1)
+        return torch.stack([view_a, view_b])
+
+    cases = {"own": probs(other), "copy": probs(first), "collapsed": probs(np.zeros(B, int)),
+             "noisy copy": probs(first, noisy)}
+    cpull = {k: float(conditional_pull_mutual_information(v)[1]) for k, v in cases.items()}
+    pull = {k: float(pull_mutual_information(v)[1]) for k, v in cases.items()}
+    assert cpull["copy"] == pytest.approx(0, abs=1e-6)
+    assert cpull["collapsed"] == pytest.approx(0, abs=1e-6) and pull["collapsed"] == pytest.approx(0, abs=1e-6)
+    assert cpull["own"] == pytest.approx(pull["own"], rel=0.05)
+    for alpha in (0.2, 0.5, 0.9):
+        obj = {k: float(dhog_objective(v, alpha, push="conditional")[0]) for k, v in cases.items()}
+        assert obj["own"] > obj["copy"] > obj["collapsed"]
+        assert obj["noisy copy"] >= obj["collapsed"] - 1e-6
+    mi = {k: float(dhog_objective(v, 0.5)[0]) for k, v in cases.items()}
+    assert mi["noisy copy"] < mi["collapsed"]
+    with pytest.raises(ValueError, match="push must be one of"):
+        dhog_objective(cases["own"], 0.5, push="nope")
+
+
+def test_conditional_objective_is_the_pull_blend():
+    """objective = (1/H) [pull_0 + sum_i ((1 - alpha) pull_i + alpha cpull_i)]."""
+    probs = torch.softmax(torch.randn(4, 32, 3, 5, generator=torch.Generator().manual_seed(1)), -1)
+    obj, pull, push = dhog_objective(probs, 0.3, push="conditional")
+    pu, cp = pull_mutual_information(probs), conditional_pull_mutual_information(probs)
+    expected = (pu[0] + ((1 - 0.3) * pu[1:] + 0.3 * cp[1:]).sum()) / 3
+    assert float(obj) == pytest.approx(float(expected), rel=1e-5)
+    assert float(pull) == pytest.approx(float(pu.mean()), rel=1e-6)
+    assert float(push) == pytest.approx(float((pu[1:] - cp[1:]).sum() / 3), rel=1e-5)
