@@ -323,18 +323,19 @@ def test_quality_on_digits_at_defaults_beats_kmeans(digits):
 
 @pytest.mark.slow
 def test_push_escapes_a_colour_trap_paired_with_alpha_zero():
-    """The thesis's mechanism on a small trap: 8x8 digits on a background colour drawn
-    independently of the digit, DHOG's default views (random channel order, grey with
-    p = 0.5), 3 heads, 60 epochs (about 840 steps, ~37 CPU s a fit); DHOG at the thesis's
-    push strength (``alpha=0.4`` here is its 0.05 with 8 heads) against alpha=0, paired by
-    seed (6 fits). At the default ``alpha=0.2`` the push is too weak to move head 1 off
-    the colour on this short schedule (``results/b2_colour_trap_calibration_alpha0.2.md``).
+    """The thesis's claim on a small trap, at the default alpha: 8x8 digits on a background
+    colour drawn independently of the digit, DHOG's default views (random channel order,
+    grey with p = 0.5), 3 heads, 60 epochs (about 840 steps, ~37 CPU s a fit); DHOG
+    against alpha=0, paired by seed (seeds 0-1, 4 fits).
 
     Measured (``python -m benchmarks.experiments.b2_colour_trap --seed 0 1 2 3 4 5 --alpha
-    0 0.4 --out b2_colour_trap_calibration``): head 1's NMI with the colour 0.03, 0.08, 0.07,
-    0.04, 0.06, 0.01 pushed against 0.49, 0.65, 0.54, 0.81, 0.53, 0.43 for alpha=0; digit
-    accuracy of the chosen head, DHOG minus alpha=0: -0.017, +0.018, +0.079, +0.134, +0.049,
-    +0.044 (mean +0.051, 5 of 6). Seeds 0-2 here: mean gain +0.027.
+    0 0.2 --out b2_colour_trap_calibration_alpha0.2``): digit accuracy of the chosen head
+    (training images, Hungarian), DHOG minus alpha=0: +0.022, +0.060, +0.023, +0.040,
+    +0.050, +0.170 (6 of 6; seeds 0-1 here: mean +0.041, min +0.022); the chosen head's NMI
+    with the colour 0.37, 0.25 against 0.41, 0.53 for alpha=0 (seeds 0-1, mean 0.31 against
+    0.47). At alpha=0.4 the push moves head 1 off the colour on every seed
+    (NMI 0.01-0.08 against 0.43-0.81) but gains less (+0.051, 5 of 6;
+    ``b2_colour_trap_calibration``).
     """
     from sklearn.datasets import load_digits
     from sklearn.metrics import normalized_mutual_info_score
@@ -346,14 +347,14 @@ def test_push_escapes_a_colour_trap_paired_with_alpha_zero():
     Xc, colour = make_colour_biased((X / 16.0).reshape(-1, 8, 8), y, kind="background",
                                     test_mode="independent", random_state=0)
     Xc = Xc.astype(np.float32)
-    gains = []
-    for seed in (0, 1, 2):
-        runs = {}
-        for name, alpha in (("dhog", 0.4), ("iic", 0.0)):
+    gains, colour_nmi = [], {"dhog": [], "iic": []}
+    for seed in (0, 1):
+        acc = {}
+        for name, alpha in (("dhog", DHOGClusterer().alpha), ("iic", 0.0)):
             est = DHOGClusterer(n_heads=3, max_epochs=60, alpha=alpha, device="cpu",
                                 random_state=seed).fit(Xc)
-            runs[name] = (cluster_accuracy(y, est.labels_),
-                          normalized_mutual_info_score(colour, est.head_labels_[:, 1]))
-        assert runs["dhog"][1] <= 0.15 < 0.35 <= runs["iic"][1], (seed, runs)
-        gains.append(runs["dhog"][0] - runs["iic"][0])
-    assert np.mean(gains) >= 0.01, gains
+            acc[name] = cluster_accuracy(y, est.labels_)
+            colour_nmi[name].append(normalized_mutual_info_score(colour, est.labels_))
+        gains.append(acc["dhog"] - acc["iic"])
+    assert min(gains) >= 0.01 and np.mean(gains) >= 0.02, gains
+    assert np.mean(colour_nmi["dhog"]) <= np.mean(colour_nmi["iic"]) - 0.05, colour_nmi
