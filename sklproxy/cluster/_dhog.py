@@ -322,7 +322,7 @@ class DHOGClusterer(ClusterMixin, NetEstimatorMixin, BaseEstimator):
         if self.push == "conditional" and self.alpha > 1:
             raise ValueError(
                 f"alpha={self.alpha} with push='conditional' weighs a head's own pull by "
-                f"1 - alpha < 0, rewarding heads whose views disagree; use 0 <= alpha <= 1 "
+                "1 - alpha < 0, rewarding heads whose views disagree; use 0 <= alpha <= 1 "
                 "(1: only what earlier heads do not explain counts), or push='mi'."
             )
         if self.n_clusters == 1:

@@ -300,12 +300,12 @@ def test_quality_on_digits_at_defaults_beats_kmeans(digits):
     Held-out accuracy of the unsupervised head choice (Hungarian mapping
     fitted on the training split), one thread, seed 0 (one default fit, about
     85 CPU s). Measured with these defaults (``python -m benchmarks.b2
-    --cpu``, commit 8f740bc, ``results/b2_clustering_cpu.json``), seeds 0-4:
-    DHOG 0.869, 0.789, 0.835, 0.919, 0.819 (0.846 +- 0.050); k-means on
-    pixels 0.778, 0.780, 0.783, 0.781, 0.776; DHOG minus k-means +0.091,
-    +0.009, +0.052, +0.137, +0.043. The margin asked here is the issue's
-    target (+2 points); seed 0 clears it by 7 points, so float differences
-    between platforms do not decide the test (seed 1 would clear 0 only).
+    --cpu``, commit 5de8870, ``results/b2_clustering_cpu.json``), seeds 0-4:
+    DHOG 0.867, 0.815, 0.824, 0.854, 0.807; k-means on pixels 0.778, 0.780,
+    0.783, 0.781, 0.776; DHOG minus k-means +0.089, +0.035, +0.041, +0.073,
+    +0.031. The margin asked here is the issue's target (+2 points); seed 0
+    clears it by 7 points, so float differences between platforms do not
+    decide the test.
     """
     X, y = digits
     X_tr, X_te, y_tr, y_te = train_test_split(X.reshape(-1, 8, 8), y, test_size=0.3,
