@@ -43,18 +43,19 @@ def mapped_scores(y_train, train_labels, y_test, test_labels) -> dict:
     }
 
 
-def image_statistics(X: np.ndarray) -> dict[str, np.ndarray]:
-    """What a head may group by besides the object: deciles of brightness and of size.
-
-    Brightness: the image's mean value; size: the fraction of its values
-    above 0.2 of its range (the garment's or digit's area).
-    """
+def image_measures(X: np.ndarray, value_range: tuple[float, float] | None = None
+                   ) -> dict[str, np.ndarray]:
+    """Brightness (the image's mean value) and size (the fraction of its values above 0.2
+    of ``value_range``, by default ``X``'s: the garment's or digit's area) per image."""
     flat = X.reshape(len(X), -1)
-    lo, hi = flat.min(), flat.max()
-    stats = {"brightness": flat.mean(axis=1),
-             "size": (flat > lo + 0.2 * (hi - lo)).mean(axis=1)}
+    lo, hi = value_range or (flat.min(), flat.max())
+    return {"brightness": flat.mean(axis=1), "size": (flat > lo + 0.2 * (hi - lo)).mean(axis=1)}
+
+
+def image_statistics(X: np.ndarray) -> dict[str, np.ndarray]:
+    """What a head may group by besides the object: deciles of :func:`image_measures`."""
     return {name: np.searchsorted(np.quantile(v, np.linspace(0.1, 0.9, 9)), v)
-            for name, v in stats.items()}
+            for name, v in image_measures(X).items()}
 
 
 def run_dhog(params: dict, data: dict) -> dict:
@@ -71,8 +72,9 @@ def run_dhog(params: dict, data: dict) -> dict:
                 data["nuisance_train"], est.head_labels_[:, h]))
             row["test_nmi_nuisance"] = float(normalized_mutual_info_score(
                 data["nuisance_test"], test_heads[:, h]))
+    statistics = image_statistics(data["X_train"])
     for h, row in enumerate(heads):
-        for name, values in image_statistics(data["X_train"]).items():
+        for name, values in statistics.items():
             row[f"train_nmi_{name}"] = float(normalized_mutual_info_score(
                 values, est.head_labels_[:, h]))
         row["train_nmi_earlier_heads"] = (float(np.mean([normalized_mutual_info_score(

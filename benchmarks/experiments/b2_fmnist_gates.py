@@ -12,7 +12,7 @@ training images, for the default grey views and stronger photometric ones:
   5000 training images (its errors only lower the figure: a lower bound);
 * k-means: 10 pixel centroids of the clean training images, nearest centroid;
 * brightness: deciles of the view's mean pixel;
-* size: deciles of the fraction of the view's pixels above 0.2;
+* size: deciles of the fraction of the view's pixels above 0.2 (B2's ``image_measures``);
 * brightness x size: the 10 clusters of k-means on those two figures.
 
 For each: MI (nats) between the partition of view a and of view b of 5000
@@ -38,6 +38,7 @@ from sklproxy.nn import dhog_augment
 from .._data import clustering_setting
 from .._report import markdown_table
 from .._runner import run_info, write_results
+from ..b2.run import image_measures
 
 #: photometric magnitude of the views (0.22: the grey policy's default)
 MAGNITUDES = (0.22, 0.6, 1.0)
@@ -70,11 +71,11 @@ class Partitions:
 
     @staticmethod
     def brightness(X: np.ndarray) -> np.ndarray:
-        return X.reshape(len(X), -1).mean(axis=1)
+        return image_measures(X, (0.0, 1.0))["brightness"]
 
     @staticmethod
     def size(X: np.ndarray) -> np.ndarray:
-        return (X.reshape(len(X), -1) > 0.2).mean(axis=1)
+        return image_measures(X, (0.0, 1.0))["size"]
 
     def __call__(self, X: np.ndarray) -> dict[str, np.ndarray]:
         flat = X.reshape(len(X), -1)

@@ -236,7 +236,8 @@ def dhog_objective(
     n_repeats, _, n_heads, _ = probs.shape
     if n_repeats < 2:
         raise ValueError(f"DHOG needs at least 2 augmentation repeats; got {n_repeats}.")
-    pull = pull_mutual_information(probs).mean()
+    head_pull = pull_mutual_information(probs)                          # (H,)
+    pull = head_pull.mean()
     if over_probs is not None:
         over_probs = _stack(over_probs)
         if over_probs.shape[-1] and over_probs.shape[2]:
@@ -244,7 +245,7 @@ def dhog_objective(
     if push not in PUSH_KINDS:
         raise ValueError(f"push must be one of {PUSH_KINDS}; got {push!r}.")
     if alpha != 0 and n_heads > 1 and push == "conditional":
-        redundancy = pull_mutual_information(probs) - conditional_pull_mutual_information(probs)
+        redundancy = head_pull - conditional_pull_mutual_information(probs)
         push_term = redundancy[1:].sum() / n_heads
     elif alpha != 0 and n_heads > 1:
         push_term = push_mutual_information(probs).sum() / n_heads
